@@ -1,0 +1,70 @@
+// The node's uplink: one thread owning a CURVE DEALER socket that streams the
+// node's own chain to the hub (federation/PROTOCOL.md, "The exchange").
+//
+// Ownership: created and owned by the node daemon; the EventSource must
+// outlive it. Thread rules: start()/stop()/status() from one controlling
+// thread; everything else runs on the uplink's own thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <zmq.hpp>
+
+#include "crypto/crypto.hpp"
+#include "federation/interfaces.hpp"
+
+namespace tawasul::federation {
+
+struct UplinkOptions {
+  std::string hub_endpoint;  // e.g. tcp://127.0.0.1:7700
+  crypto::CurvePublicKey hub_curve_public{};
+  crypto::CurveKeyPair curve;  // the node's own CURVE key pair
+  std::size_t batch_events_max = 256;
+  std::size_t batch_bytes_max = std::size_t{1} << 20;
+  std::size_t window_events_max = 2048;
+  std::int64_t hello_retry_ms = 1000;
+  std::int64_t ack_timeout_ms = 3000;
+  int poll_interval_ms = 10;
+};
+
+struct UplinkStatus {
+  bool streaming = false;   // handshake done
+  bool halted = false;      // stopped for an operator (fork, bad signature, hub ahead)
+  std::uint64_t acked = 0;  // the hub's cumulative ACK
+  std::uint64_t sent_upto = 0;
+  std::string last_error;
+};
+
+class Uplink {
+ public:
+  Uplink(zmq::context_t& context, EventSource& source, UplinkOptions options, Log log,
+         const Clock& clock = steady_clock());
+  ~Uplink();
+  Uplink(const Uplink&) = delete;
+  Uplink& operator=(const Uplink&) = delete;
+
+  void start();
+  void stop();
+  UplinkStatus status() const;
+
+ private:
+  void run();
+
+  zmq::context_t& context_;
+  EventSource& source_;
+  UplinkOptions options_;
+  Log log_;
+  const Clock& clock_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> streaming_{false};
+  std::atomic<bool> halted_{false};
+  std::atomic<std::uint64_t> acked_{0};
+  std::atomic<std::uint64_t> sent_upto_{0};
+  mutable std::mutex error_mutex_;
+  std::string last_error_;
+};
+
+}  // namespace tawasul::federation

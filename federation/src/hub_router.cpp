@@ -1,0 +1,206 @@
+#include "federation/hub_router.hpp"
+
+#include <zmq_addon.hpp>
+
+#include "crypto/envelope.hpp"
+#include "federation/wire.hpp"
+
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93  // a draft option in 4.3; Debian's libzmq supports it
+#endif
+
+namespace tawasul::federation {
+
+HubRouter::HubRouter(zmq::context_t& context, EventSink& sink, const KeyDirectory& directory,
+                     HubOptions options, Log log)
+    : context_(context),
+      sink_(sink),
+      directory_(directory),
+      options_(std::move(options)),
+      log_(std::move(log)) {}
+
+HubRouter::~HubRouter() {
+  stop();
+}
+
+std::expected<std::string, std::string> HubRouter::start() {
+  try {
+    // The ZAP handler must be listening before the server socket binds, or
+    // the first clients would be let in unchecked.
+    zap_ = std::make_unique<ZapHandler>(context_, directory_, log_);
+    socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::router);
+    auto& s = *socket_;
+    s.set(zmq::sockopt::linger, 0);
+    s.set(zmq::sockopt::router_mandatory, 1);
+    s.set(zmq::sockopt::curve_server, 1);
+    s.set(zmq::sockopt::curve_secretkey, zmq::const_buffer(options_.curve.secret_key.data(), 32));
+    s.set(zmq::sockopt::zap_domain, kZapDomain);
+    int enforce = 1;
+    if (zmq_setsockopt(s.handle(), ZMQ_ZAP_ENFORCE_DOMAIN, &enforce, sizeof enforce) != 0) {
+      return std::unexpected(
+          "this libzmq cannot enforce the ZAP domain; refusing to run unguarded");
+    }
+    s.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kBatchBytesMax + 64 * 1024));
+    s.set(zmq::sockopt::sndhwm, 10000);
+    s.set(zmq::sockopt::rcvhwm, 10000);
+    s.bind(options_.bind_endpoint);
+    std::string endpoint = s.get(zmq::sockopt::last_endpoint);
+    thread_ = std::thread([this] { run(); });
+    return endpoint;
+  } catch (const zmq::error_t& e) {
+    socket_.reset();
+    zap_.reset();
+    return std::unexpected("cannot listen on " + options_.bind_endpoint + ": " + e.what());
+  }
+}
+
+void HubRouter::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  socket_.reset();
+  zap_.reset();
+}
+
+void HubRouter::post(Reply reply) {
+  std::lock_guard lock(replies_mutex_);
+  replies_.push_back(std::move(reply));
+}
+
+void HubRouter::send(const Reply& reply) {
+  zmq::multipart_t out;
+  out.addstr(reply.routing_id);
+  out.addstr(reply.header);
+  out.addstr(reply.body);
+  try {
+    if (!out.send(*socket_, static_cast<int>(zmq::send_flags::dontwait))) {
+      log_("warn", "federation: reply dropped (peer busy)");
+    }
+  } catch (const zmq::error_t& e) {
+    // EHOSTUNREACH: the node went away; it will handshake again.
+    log_("info", std::string("federation: reply not delivered: ") + e.what());
+  }
+}
+
+void HubRouter::run() {
+  while (!stop_) {
+    std::deque<Reply> ready;
+    {
+      std::lock_guard lock(replies_mutex_);
+      ready.swap(replies_);
+    }
+    for (const auto& r : ready) send(r);
+    zmq::pollitem_t item{socket_->handle(), 0, ZMQ_POLLIN, 0};
+    try {
+      if (zmq::poll(&item, 1, std::chrono::milliseconds(options_.poll_interval_ms)) == 0) continue;
+      // Drain what is waiting, boundedly, then look at replies again.
+      for (int i = 0; i < 64; ++i) {
+        zmq::multipart_t message;
+        if (!message.recv(*socket_, static_cast<int>(zmq::recv_flags::dontwait))) break;
+        handle(message);
+      }
+    } catch (const zmq::error_t& e) {
+      if (e.num() == ETERM) break;
+      log_("error", std::string("federation: router error: ") + e.what());
+    }
+  }
+}
+
+void HubRouter::handle(zmq::multipart_t& message) {
+  if (message.size() < 2) return;
+  std::string routing_id = message[0].to_string();
+  // The node code the ZAP handler bound to this connection's key.
+  const char* user_id = zmq_msg_gets(message[1].handle(), "User-Id");
+  if (user_id == nullptr || *user_id == '\0') {
+    log_("error", "federation: message without an authenticated User-Id dropped");
+    return;
+  }
+  std::string code = user_id;
+  auto type = parse_header(message[1].to_string_view());
+  if (!type) {
+    log_("warn", "federation: " + code + ": " + type.error() + "; dropped");
+    return;
+  }
+  switch (*type) {
+    case MessageType::kHello: {
+      auto hello = message.size() == 3 ? parse_hello(message[2].to_string_view())
+                                       : std::unexpected(std::string("HELLO needs one body frame"));
+      if (!hello) {
+        log_("warn", "federation: " + code + ": bad HELLO: " + hello.error());
+        return;
+      }
+      if (hello->code != code) {
+        log_("warn", "federation: key of " + code + " said HELLO as " + hello->code + "; refused");
+        post({routing_id, encode_header(MessageType::kNack),
+              encode(Nack{0, "wrong_origin", "this key is enrolled as " + code})});
+        return;
+      }
+      std::uint64_t cursor = sink_.cursor(code);
+      log_("info", "federation: " + code + " connected (node head " + std::to_string(hello->head) +
+                       ", hub cursor " + std::to_string(cursor) + ")");
+      post({routing_id, encode_header(MessageType::kWelcome), encode(Cursor{cursor})});
+      return;
+    }
+    case MessageType::kEvents:
+      handle_events(routing_id, code, message);
+      return;
+    default:
+      log_("warn", "federation: " + code + ": unexpected message type; dropped");
+      return;
+  }
+}
+
+void HubRouter::handle_events(const std::string& routing_id, const std::string& code,
+                              zmq::multipart_t& message) {
+  auto nack = [&](std::string reason, std::string text) {
+    log_("warn", "federation: " + code + ": refused a batch (" + reason + "): " + text);
+    post({routing_id, encode_header(MessageType::kNack),
+          encode(Nack{sink_.cursor(code), std::move(reason), std::move(text)})});
+  };
+  const std::size_t count = message.size() - 2;
+  if (count == 0 || count > kBatchEventsMax) {
+    nack("malformed", "a batch holds 1.." + std::to_string(kBatchEventsMax) + " events");
+    return;
+  }
+  auto node = directory_.by_code(code);
+  if (!node) {
+    nack("wrong_origin", "node is no longer enrolled");
+    return;
+  }
+  std::vector<std::string> batch;
+  batch.reserve(count);
+  for (std::size_t i = 2; i < message.size(); ++i) {
+    std::string bytes = message[i].to_string();
+    auto event = crypto::decode_envelope(bytes);
+    if (!event) {
+      nack("malformed",
+           "event " + std::to_string(i - 1) + " of the batch: " + event.error().message);
+      return;
+    }
+    if (event->origin != code) {
+      nack("wrong_origin",
+           "event " + std::to_string(event->seq) + " claims origin " + event->origin);
+      return;
+    }
+    if (!crypto::verify_envelope(bytes, node->sign_public)) {
+      nack("bad_signature", "event " + std::to_string(event->seq) + " is not signed by " + code);
+      return;
+    }
+    batch.push_back(std::move(bytes));
+  }
+  sink_.store(code, std::move(batch), [this, routing_id, code](StoreOutcome outcome) {
+    using Status = StoreOutcome::Status;
+    if (outcome.status == Status::kStored) {
+      post({routing_id, encode_header(MessageType::kAck), encode(Cursor{outcome.cursor})});
+      return;
+    }
+    std::string reason = outcome.status == Status::kGap    ? "gap"
+                         : outcome.status == Status::kFork ? "fork"
+                                                           : "unavailable";
+    log_(outcome.status == Status::kGap ? "info" : "error",
+         "federation: " + code + ": batch refused (" + reason + "): " + outcome.message);
+    post({routing_id, encode_header(MessageType::kNack),
+          encode(Nack{outcome.cursor, reason, outcome.message})});
+  });
+}
+
+}  // namespace tawasul::federation

@@ -1,0 +1,202 @@
+#include "federation/uplink.hpp"
+
+#include <zmq_addon.hpp>
+
+#include "federation/wire.hpp"
+
+namespace tawasul::federation {
+
+Uplink::Uplink(zmq::context_t& context, EventSource& source, UplinkOptions options, Log log,
+               const Clock& clock)
+    : context_(context),
+      source_(source),
+      options_(std::move(options)),
+      log_(std::move(log)),
+      clock_(clock) {}
+
+Uplink::~Uplink() {
+  stop();
+}
+
+void Uplink::start() {
+  stop_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void Uplink::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+UplinkStatus Uplink::status() const {
+  UplinkStatus s;
+  s.streaming = streaming_;
+  s.halted = halted_;
+  s.acked = acked_;
+  s.sent_upto = sent_upto_;
+  std::lock_guard lock(error_mutex_);
+  s.last_error = last_error_;
+  return s;
+}
+
+// The uplink's state machine (PROTOCOL.md, "The exchange"):
+//
+//   handshake --WELCOME(cursor ≤ head)--> streaming
+//   streaming --ACK--> streaming (window slides)
+//   streaming --NACK gap/unavailable, or no ACK within ack_timeout--> handshake
+//   any --NACK fork/bad_signature/wrong_origin, or WELCOME(cursor > head)--> halted
+//
+// `halted` needs an operator: the histories disagree, and sending more cannot
+// fix that. The node keeps serving locally whatever the uplink's state.
+void Uplink::run() {
+  zmq::socket_t socket(context_, zmq::socket_type::dealer);
+  socket.set(zmq::sockopt::linger, 0);
+  socket.set(zmq::sockopt::immediate, 1);
+  socket.set(zmq::sockopt::heartbeat_ivl, 1000);
+  socket.set(zmq::sockopt::heartbeat_timeout, 3000);
+  socket.set(zmq::sockopt::reconnect_ivl, 100);
+  socket.set(zmq::sockopt::reconnect_ivl_max, 2000);
+  socket.set(zmq::sockopt::sndhwm, 64);
+  socket.set(zmq::sockopt::curve_serverkey,
+             zmq::const_buffer(options_.hub_curve_public.data(), 32));
+  socket.set(zmq::sockopt::curve_publickey,
+             zmq::const_buffer(options_.curve.public_key.data(), 32));
+  socket.set(zmq::sockopt::curve_secretkey,
+             zmq::const_buffer(options_.curve.secret_key.data(), 32));
+  socket.connect(options_.hub_endpoint);
+
+  const std::string origin = source_.origin();
+  std::int64_t last_hello_ms = 0;
+  std::int64_t last_progress_ms = clock_.monotonic_ms();
+  bool streaming = false;
+  std::uint64_t acked = acked_;
+  std::uint64_t sent_upto = 0;
+
+  auto set_error = [&](std::string message) {
+    log_("error", "federation: " + message);
+    std::lock_guard lock(error_mutex_);
+    last_error_ = std::move(message);
+  };
+  auto publish = [&] {
+    streaming_ = streaming;
+    acked_ = acked;
+    sent_upto_ = sent_upto;
+  };
+  auto send_hello = [&] {
+    zmq::multipart_t m;
+    m.addstr(encode_header(MessageType::kHello));
+    m.addstr(encode(Hello{origin, acked, source_.head()}));
+    // With ZMQ_IMMEDIATE this fails while the hub is unreachable; we retry.
+    if (m.send(socket, static_cast<int>(zmq::send_flags::dontwait)))
+      last_hello_ms = clock_.monotonic_ms();
+  };
+  auto resume_from = [&](std::uint64_t cursor) {
+    acked = cursor;
+    sent_upto = cursor;
+    last_progress_ms = clock_.monotonic_ms();
+    source_.hub_acknowledged(cursor);
+  };
+
+  while (!stop_) {
+    const std::int64_t now = clock_.monotonic_ms();
+    if (!halted_ && !streaming && now - last_hello_ms >= options_.hello_retry_ms) send_hello();
+
+    if (streaming) {
+      // Fill the window.
+      while (sent_upto - acked < options_.window_events_max) {
+        if (source_.head() <= sent_upto) break;
+        std::size_t room = std::min<std::size_t>(options_.batch_events_max,
+                                                 options_.window_events_max - (sent_upto - acked));
+        auto batch = source_.read(sent_upto + 1, room, options_.batch_bytes_max);
+        if (batch.empty()) break;
+        zmq::multipart_t m;
+        m.addstr(encode_header(MessageType::kEvents));
+        for (auto& e : batch) m.addstr(std::move(e));
+        std::size_t n = m.size() - 1;
+        if (!m.send(socket, static_cast<int>(zmq::send_flags::dontwait))) break;
+        if (sent_upto == acked) last_progress_ms = now;
+        sent_upto += n;
+      }
+      if (sent_upto > acked && now - last_progress_ms > options_.ack_timeout_ms) {
+        log_("warn", "federation: no ACK from the hub for " +
+                         std::to_string(options_.ack_timeout_ms) + " ms; handshaking again");
+        streaming = false;
+        last_hello_ms = 0;
+      }
+    }
+    publish();
+
+    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+    try {
+      if (zmq::poll(&item, 1, std::chrono::milliseconds(options_.poll_interval_ms)) == 0) continue;
+    } catch (const zmq::error_t&) {
+      break;
+    }
+    zmq::multipart_t reply;
+    if (!reply.recv(socket, static_cast<int>(zmq::recv_flags::dontwait))) continue;
+    if (reply.size() != 2) {
+      log_("warn", "federation: malformed message from the hub dropped");
+      continue;
+    }
+    auto type = parse_header(reply[0].to_string_view());
+    if (!type) {
+      log_("warn", "federation: hub: " + type.error());
+      continue;
+    }
+    switch (*type) {
+      case MessageType::kWelcome: {
+        auto c = parse_cursor(reply[1].to_string_view());
+        if (!c) break;
+        std::uint64_t head = source_.head();
+        if (c->cursor > head) {
+          halted_ = true;
+          set_error("the hub holds " + std::to_string(c->cursor) + " events of " + origin +
+                    " but this node has only " + std::to_string(head) +
+                    " (restored from an old backup?); replication halted");
+          break;
+        }
+        resume_from(c->cursor);
+        streaming = true;
+        log_("info",
+             "federation: connected to the hub; resuming after event " + std::to_string(c->cursor));
+        break;
+      }
+      case MessageType::kAck: {
+        auto c = parse_cursor(reply[1].to_string_view());
+        if (!c || !streaming) break;
+        if (c->cursor > acked && c->cursor <= sent_upto) {
+          acked = c->cursor;
+          last_progress_ms = clock_.monotonic_ms();
+          source_.hub_acknowledged(acked);
+        }
+        break;
+      }
+      case MessageType::kNack: {
+        auto n = parse_nack(reply[1].to_string_view());
+        if (!n) break;
+        if (n->reason == "gap" || n->reason == "unavailable") {
+          log_("info", "federation: hub asks to resume after " + std::to_string(n->cursor) + " (" +
+                           n->reason + ")");
+          if (n->cursor <= source_.head()) {
+            resume_from(n->cursor);
+          } else {
+            streaming = false;
+          }
+        } else {
+          halted_ = true;
+          streaming = false;
+          set_error("hub refused our events (" + n->reason + "): " + n->message +
+                    "; replication halted until an operator looks");
+        }
+        break;
+      }
+      default:
+        log_("warn", "federation: unexpected message from the hub dropped");
+        break;
+    }
+    publish();
+  }
+  socket.close();
+}
+
+}  // namespace tawasul::federation

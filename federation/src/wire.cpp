@@ -1,0 +1,136 @@
+#include "federation/wire.hpp"
+
+#include <zmq.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "federation/interfaces.hpp"
+
+namespace tawasul::federation {
+
+namespace {
+class SteadyClock final : public Clock {
+ public:
+  std::int64_t monotonic_ms() const override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+using nlohmann::json;
+
+std::expected<json, std::string> parse_object(std::string_view body) {
+  if (body.size() > kControlBodyMax) return std::unexpected("control body over 4 KiB");
+  json j = json::parse(body.begin(), body.end(), nullptr, false);
+  if (j.is_discarded()) return std::unexpected("control body is not valid JSON");
+  if (!j.is_object()) return std::unexpected("control body is not a JSON object");
+  return j;
+}
+
+std::expected<std::uint64_t, std::string> get_u64(const json& j, const char* field) {
+  auto it = j.find(field);
+  if (it == j.end()) return std::unexpected(std::string("missing field ") + field);
+  if (!it->is_number_unsigned())
+    return std::unexpected(std::string("field ") + field + " must be an unsigned integer");
+  return it->get<std::uint64_t>();
+}
+
+std::expected<std::string, std::string> get_string(const json& j, const char* field,
+                                                   std::size_t max) {
+  auto it = j.find(field);
+  if (it == j.end()) return std::unexpected(std::string("missing field ") + field);
+  if (!it->is_string()) return std::unexpected(std::string("field ") + field + " must be a string");
+  auto s = it->get<std::string>();
+  if (s.size() > max) return std::unexpected(std::string("field ") + field + " too long");
+  return s;
+}
+}  // namespace
+
+const Clock& steady_clock() {
+  static const SteadyClock clock;
+  return clock;
+}
+
+std::string encode_header(MessageType type) {
+  return std::string{static_cast<char>(kProtocolVersion), static_cast<char>(type)};
+}
+
+std::expected<MessageType, std::string> parse_header(std::string_view frame) {
+  if (frame.size() != 2) return std::unexpected("header frame must be 2 bytes");
+  auto version = static_cast<std::uint8_t>(frame[0]);
+  if (version != kProtocolVersion)
+    return std::unexpected("unsupported protocol version " + std::to_string(version));
+  auto type = static_cast<std::uint8_t>(frame[1]);
+  if (type < 1 || type > 5) return std::unexpected("unknown message type " + std::to_string(type));
+  return static_cast<MessageType>(type);
+}
+
+std::string encode(const Hello& m) {
+  return json{{"code", m.code}, {"acked", m.acked}, {"head", m.head}}.dump();
+}
+std::string encode(const Cursor& m) {
+  return json{{"cursor", m.cursor}}.dump();
+}
+std::string encode(const Nack& m) {
+  return json{{"cursor", m.cursor}, {"reason", m.reason}, {"message", m.message}}.dump(
+      -1, ' ', false, json::error_handler_t::replace);
+}
+
+std::expected<Hello, std::string> parse_hello(std::string_view body) {
+  auto j = parse_object(body);
+  if (!j) return std::unexpected(j.error());
+  Hello m;
+  auto code = get_string(*j, "code", 16);
+  if (!code) return std::unexpected(code.error());
+  m.code = *code;
+  auto acked = get_u64(*j, "acked");
+  if (!acked) return std::unexpected(acked.error());
+  m.acked = *acked;
+  auto head = get_u64(*j, "head");
+  if (!head) return std::unexpected(head.error());
+  m.head = *head;
+  return m;
+}
+
+std::expected<Cursor, std::string> parse_cursor(std::string_view body) {
+  auto j = parse_object(body);
+  if (!j) return std::unexpected(j.error());
+  auto c = get_u64(*j, "cursor");
+  if (!c) return std::unexpected(c.error());
+  return Cursor{*c};
+}
+
+std::expected<Nack, std::string> parse_nack(std::string_view body) {
+  auto j = parse_object(body);
+  if (!j) return std::unexpected(j.error());
+  Nack m;
+  auto c = get_u64(*j, "cursor");
+  if (!c) return std::unexpected(c.error());
+  m.cursor = *c;
+  auto reason = get_string(*j, "reason", 32);
+  if (!reason) return std::unexpected(reason.error());
+  m.reason = *reason;
+  auto message = get_string(*j, "message", 1024);
+  if (!message) return std::unexpected(message.error());
+  m.message = *message;
+  return m;
+}
+
+std::string z85_encode(const crypto::CurvePublicKey& key) {
+  char text[41] = {};
+  zmq_z85_encode(text, key.data(), key.size());
+  return std::string(text, 40);
+}
+
+std::optional<crypto::CurvePublicKey> z85_decode(std::string_view text) {
+  // zmq_z85_decode reads a C string: a NUL inside would end the key early.
+  if (text.size() != 40 || text.find('\0') != std::string_view::npos) return std::nullopt;
+  std::string copy(text);
+  crypto::CurvePublicKey key{};
+  if (zmq_z85_decode(key.data(), copy.c_str()) == nullptr) return std::nullopt;
+  return key;
+}
+
+}  // namespace tawasul::federation
