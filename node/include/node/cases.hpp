@@ -1,0 +1,65 @@
+// Cases: filing requests, the case.filed event, and the fold of events into
+// the case view. The case view is what `cases` in the store holds: the fold of
+// a case's events (DESIGN.md invariant 1), never written any other way.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/crypto.hpp"
+#include "crypto/envelope.hpp"
+#include "node/error.hpp"
+
+namespace tawasul::node {
+
+inline constexpr std::size_t kRequestBodyMax = 64 * 1024;
+inline constexpr int kAnswerWorkingDays = 5;
+
+struct BeneficiaryInput {
+  std::string name;
+  std::optional<std::string> phone;  // E.164, e.g. +966501234567
+  std::optional<std::string> email;
+  std::optional<std::string> national_id;  // national ID, iqama or passport number
+};
+
+struct FilingRequest {
+  std::string type;
+  std::string subject;
+  std::string description;
+  std::string channel;
+  BeneficiaryInput beneficiary;
+};
+
+bool is_case_type(std::string_view type);
+bool is_channel(std::string_view channel);
+
+// Parses and validates a filing request body. Every refusal names the field.
+Result<FilingRequest> parse_filing_request(std::string_view body);
+
+// The first invalid UTF-8 byte's offset, or nullopt when `text` is valid UTF-8.
+std::optional<std::size_t> invalid_utf8_offset(std::string_view text);
+// Characters (code points) in valid UTF-8 text.
+std::size_t utf8_length(std::string_view text);
+
+// The payload of a `case.filed` event. Personal data (phone, e-mail, national
+// ID) is sealed with `seal_key`, bound to the tracking number and field name.
+nlohmann::json case_filed_payload(const FilingRequest& request, const std::string& tracking_number,
+                                  const crypto::Hash256& access_hash, std::int64_t submitted_ms,
+                                  std::int64_t due_ms, const crypto::SealKey& seal_key);
+
+inline constexpr const char* kCaseFiled = "case.filed";
+
+// Folds `event` into `state` (null for a case not seen yet) and returns the new
+// state. Refuses events that do not fit the case (e.g. filing it twice).
+Result<nlohmann::json> fold_case_event(const nlohmann::json& state, const crypto::Event& event,
+                                       const nlohmann::json& payload);
+
+// What the beneficiary (or anyone with the access code) sees: no sealed data,
+// no access hash.
+nlohmann::json public_case_view(const nlohmann::json& state);
+
+}  // namespace tawasul::node

@@ -1,0 +1,32 @@
+// The daemon: `tawasul run`. Composes the store, the writer, the HTTP API and
+// the federation side of its role, then serves until SIGINT or SIGTERM.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "crypto/crypto.hpp"
+
+namespace tawasul::node {
+
+struct DaemonConfig {
+  std::filesystem::path data;
+  std::string http_host = "127.0.0.1";
+  int http_port = 8080;
+  int http_threads = 32;
+  // Node role: where the hub listens and its CURVE public key. Empty endpoint:
+  // the node runs alone and keeps its events until a hub is configured.
+  std::string hub_endpoint;
+  crypto::CurvePublicKey hub_key{};
+  // Hub role: where the router binds.
+  std::string federation_listen = "tcp://127.0.0.1:7700";
+};
+
+// Parses `tawasul run` arguments (and the INI file of --config); throws
+// std::runtime_error with a clear message on any invalid option.
+DaemonConfig parse_run_options(int argc, const char* const* argv);
+
+// Blocks SIGINT/SIGTERM, serves, returns the process exit code.
+int run_daemon(const DaemonConfig& config);
+
+}  // namespace tawasul::node

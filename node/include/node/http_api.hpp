@@ -1,0 +1,57 @@
+// The node's HTTP API under /api/v1 (node/API.md lists every endpoint).
+//
+// Ownership: created by the daemon; the store, writer and clock outlive it.
+// Thread rules: handlers run on cpp-httplib's pool; they only read the store
+// (short read transactions) or queue commands to the writer and wait for the
+// commit. bind()/start()/stop() from the owning thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "node/clock.hpp"
+#include "node/error.hpp"
+#include "node/node_store.hpp"
+#include "node/writer.hpp"
+
+namespace httplib {
+class Server;
+}
+
+namespace tawasul::node {
+
+struct HttpOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0: any free port
+  int threads = 32;
+};
+
+class HttpApi {
+ public:
+  // `federation_status` adds the uplink's or router's state to /api/v1/health.
+  HttpApi(NodeStore& store, Writer& writer, const Clock& clock,
+          std::function<nlohmann::json()> federation_status);
+  ~HttpApi();
+  HttpApi(const HttpApi&) = delete;
+  HttpApi& operator=(const HttpApi&) = delete;
+
+  // Binds the listening socket; returns the port.
+  Result<int> bind(const HttpOptions& options);
+  void start();
+  void stop();
+
+ private:
+  void routes();
+  NodeStore& store_;
+  Writer& writer_;
+  const Clock& clock_;
+  std::function<nlohmann::json()> federation_status_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+};
+
+}  // namespace tawasul::node

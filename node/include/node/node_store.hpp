@@ -1,0 +1,119 @@
+// The node's store: one LMDB environment holding the event log and the views
+// folded from it (storage/FORMAT.md has the layout).
+//
+// Every write goes through a write transaction given by the caller — in the
+// daemon, the single writer thread (writer.hpp). Appending an event folds it
+// into the views in that same transaction, through the event log's hook
+// (DESIGN.md invariant 1). Reads open their own short read transactions and
+// may run on any thread.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "federation/interfaces.hpp"
+#include "node/cases.hpp"
+#include "node/error.hpp"
+#include "node/identity.hpp"
+#include "storage/env.hpp"
+#include "storage/event_log.hpp"
+
+namespace tawasul::node {
+
+// A storage error as a node error; MDB_MAP_FULL keeps code "map_full" so the
+// writer can grow the map and run the batch again.
+Error from_storage(const storage::Error& e);
+
+struct StoreStats {
+  std::uint64_t cases = 0;
+  std::map<std::string, std::uint64_t> streams;  // origin -> head
+  std::uint64_t hub_acked = 0;                   // node role: the hub's last ACK
+};
+
+struct VerifyReport {
+  std::map<std::string, std::uint64_t> streams;  // origin -> events verified
+  std::uint64_t cases = 0;
+};
+
+class NodeStore final : public federation::KeyDirectory {
+ public:
+  static Result<std::unique_ptr<NodeStore>> open(const std::filesystem::path& dir,
+                                                 const Identity& identity);
+
+  storage::Env& env() { return *env_; }
+  const Identity& identity() const { return identity_; }
+
+  // --- writes: call inside a write transaction ---------------------------
+
+  // Files a case at this node: allocates the tracking number, generates the
+  // access code, seals personal data, appends `case.filed`. Returns the
+  // receipt {tracking_number, access_code, status, submitted_at, due_at}.
+  Result<nlohmann::json> file_case(storage::WriteTxn& txn, const FilingRequest& request,
+                                   std::int64_t now_ms);
+
+  // Signs and appends an event of this node's own chain. Returns its seq.
+  Result<std::uint64_t> append_local(storage::WriteTxn& txn, std::string_view kind,
+                                     const nlohmann::json& payload, std::int64_t now_ms);
+
+  // Hub role: appends a batch of verified events from `origin` after the
+  // chain rules (federation/chain.hpp). Returns the origin's new head, or an
+  // error with code "gap" or "fork".
+  Result<std::uint64_t> store_remote(storage::WriteTxn& txn, std::string_view origin,
+                                     std::span<const std::string> batch);
+
+  Result<void> set_hub_acked(storage::WriteTxn& txn, std::uint64_t cursor);
+
+  // Hub role: binds a node's keys to its code. Refuses a code or CURVE key
+  // already enrolled with other keys unless `replace`.
+  Result<void> enroll(const federation::EnrolledNode& node, bool replace, std::int64_t now_ms);
+
+  // --- reads: any thread --------------------------------------------------
+
+  // The public view of a case if `access_code` opens it; not_found otherwise
+  // (no hint whether the case exists).
+  Result<nlohmann::json> lookup_case(std::string_view tracking_number,
+                                     std::string_view access_code);
+  Result<std::uint64_t> head(std::string_view origin);
+  // Committed envelopes of `origin` from `from_seq` on (see EventSource::read).
+  Result<std::vector<std::string>> read_events(std::string_view origin, std::uint64_t from_seq,
+                                               std::size_t max_events, std::size_t max_bytes);
+  Result<StoreStats> stats();
+  Result<std::vector<std::string>> tracking_numbers();
+
+  // Walks every chain: decodes, checks origin, sequence, prev_hash and the
+  // signature of every event, and that the case count matches the events.
+  // Fails on the first fault, naming it.
+  Result<VerifyReport> verify();
+
+  // federation::KeyDirectory
+  std::optional<federation::EnrolledNode> by_curve_key(
+      const crypto::CurvePublicKey& key) const override;
+  std::optional<federation::EnrolledNode> by_code(std::string_view code) const override;
+
+ private:
+  NodeStore(Identity identity, std::unique_ptr<storage::Env> env, storage::EventLog log)
+      : identity_(std::move(identity)), env_(std::move(env)), log_(std::move(log)) {}
+  Result<void> apply(storage::WriteTxn& txn, std::string_view stream, std::uint64_t seq,
+                     std::string_view bytes);
+  Result<crypto::Hash256> head_hash(const storage::Txn& txn, std::string_view origin,
+                                    std::uint64_t head) const;
+  std::optional<federation::EnrolledNode> enrolled(const storage::Txn& txn,
+                                                   std::string_view code) const;
+
+  Identity identity_;
+  std::unique_ptr<storage::Env> env_;
+  storage::EventLog log_;
+  storage::Dbi meta_{};
+  storage::Dbi cases_{};
+  storage::Dbi enrolled_{};
+  storage::Dbi enrolled_by_curve_{};
+};
+
+}  // namespace tawasul::node

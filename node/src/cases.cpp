@@ -1,0 +1,494 @@
+#include "node/cases.hpp"
+
+#include <algorithm>
+#include <array>
+#include <vector>
+
+#include "node/time_util.hpp"
+
+namespace tawasul::node {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<std::string_view, 6> kCaseTypes = {"inquiry",   "suggestion", "remark",
+                                                        "complaint", "demand",     "praise"};
+constexpr std::array<std::string_view, 5> kChannels = {"portal", "app", "call_centre", "walk_in",
+                                                       "email"};
+
+json label(const char* ar, const char* en) {
+  return json{{"ar", ar}, {"en", en}};
+}
+
+json type_label(std::string_view type) {
+  if (type == "inquiry") return label("استفسار", "Inquiry");
+  if (type == "suggestion") return label("اقتراح", "Suggestion");
+  if (type == "remark") return label("ملاحظة", "Remark");
+  if (type == "complaint") return label("شكوى", "Complaint");
+  if (type == "demand") return label("طلب", "Request");
+  return label("إشادة", "Praise");
+}
+
+json channel_label(std::string_view channel) {
+  if (channel == "portal") return label("بوابة تواصل", "Portal");
+  if (channel == "app") return label("التطبيق", "Mobile app");
+  if (channel == "call_centre") return label("مركز الاتصال", "Call centre");
+  if (channel == "walk_in") return label("حضوري", "Walk-in");
+  return label("البريد الإلكتروني", "E-mail");
+}
+
+json status_label(std::string_view status) {
+  if (status == "submitted") return label("تم الاستلام", "Received");
+  return label(status.data(), status.data());
+}
+
+std::string trim(std::string_view s) {
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return std::string(s);
+}
+
+// Control characters never belong in these fields; line breaks and tabs only where allowed.
+bool has_control_chars(std::string_view s, bool allow_breaks) {
+  return std::any_of(s.begin(), s.end(), [&](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    if (allow_breaks && (c == '\n' || c == '\r' || c == '\t')) return false;
+    return c < 0x20 || c == 0x7F;
+  });
+}
+
+Result<std::string> text_field(const json& object, const std::string& path, const char* name,
+                               std::size_t min_chars, std::size_t max_chars, bool allow_breaks) {
+  std::string field = path + name;
+  auto it = object.find(name);
+  if (it == object.end() || it->is_null()) {
+    return std::unexpected(Error::bad_request("missing_field", field + " is required", field));
+  }
+  if (!it->is_string()) {
+    return std::unexpected(Error::bad_request("wrong_type", field + " must be a string", field));
+  }
+  std::string value = trim(it->get_ref<const std::string&>());
+  if (has_control_chars(value, allow_breaks)) {
+    return std::unexpected(
+        Error::bad_request("invalid_characters", field + " contains control characters", field));
+  }
+  std::size_t chars = utf8_length(value);
+  if (chars < min_chars || chars > max_chars) {
+    return std::unexpected(Error::bad_request("invalid_length",
+                                              field + " must be " + std::to_string(min_chars) +
+                                                  " to " + std::to_string(max_chars) +
+                                                  " characters (got " + std::to_string(chars) + ")",
+                                              field));
+  }
+  return value;
+}
+
+Result<std::optional<std::string>> optional_string(const json& object, const std::string& path,
+                                                   const char* name, std::size_t max_bytes) {
+  std::string field = path + name;
+  auto it = object.find(name);
+  if (it == object.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) {
+    return std::unexpected(Error::bad_request("wrong_type", field + " must be a string", field));
+  }
+  std::string value = trim(it->get_ref<const std::string&>());
+  if (value.empty()) return std::nullopt;
+  if (value.size() > max_bytes || has_control_chars(value, false)) {
+    return std::unexpected(Error::bad_request("invalid_format", field + " is not valid", field));
+  }
+  return value;
+}
+
+Result<void> reject_unknown(const json& object, const std::string& path,
+                            std::initializer_list<std::string_view> known) {
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    if (std::find(known.begin(), known.end(), it.key()) == known.end()) {
+      std::string field = path + it.key();
+      return std::unexpected(
+          Error::bad_request("unknown_field", field + " is not a known field", field));
+    }
+  }
+  return {};
+}
+
+// E.164: "+", a non-zero country code digit, 8 to 15 digits in all. Spaces,
+// dashes, dots and parentheses a person may type are dropped first.
+std::optional<std::string> normalize_phone(std::string_view raw) {
+  std::string out;
+  for (char c : raw) {
+    if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')') continue;
+    out.push_back(c);
+  }
+  if (out.size() < 9 || out.size() > 16 || out[0] != '+' || out[1] < '1' || out[1] > '9')
+    return std::nullopt;
+  if (!std::all_of(out.begin() + 1, out.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  return out;
+}
+
+std::optional<std::string> normalize_email(std::string_view raw) {
+  if (raw.size() > 254) return std::nullopt;
+  auto at = raw.find('@');
+  if (at == std::string_view::npos || at == 0 || at > 64 ||
+      raw.find('@', at + 1) != std::string_view::npos) {
+    return std::nullopt;
+  }
+  auto domain = raw.substr(at + 1);
+  if (domain.size() < 3 || domain.find('.') == std::string_view::npos || domain.front() == '.' ||
+      domain.back() == '.' || domain.find("..") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  if (std::any_of(raw.begin(), raw.end(), [](char c) {
+        return c == ' ' || c == ',' || c == ';' || c == '<' || c == '>';
+      })) {
+    return std::nullopt;
+  }
+  std::string out(raw);
+  // The domain is case-insensitive; the local part is kept as typed.
+  std::transform(
+      out.begin() + static_cast<long>(at) + 1, out.end(), out.begin() + static_cast<long>(at) + 1,
+      [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; });
+  return out;
+}
+
+// National ID and iqama are 10 digits; passports 5 to 20 letters and digits.
+std::optional<std::string> normalize_national_id(std::string_view raw) {
+  std::string out;
+  for (char c : raw) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return std::nullopt;
+    out.push_back(c);
+  }
+  if (out.size() < 5 || out.size() > 20) return std::nullopt;
+  return out;
+}
+
+// The dotted path of the member whose value holds byte `offset` (e.g.
+// "beneficiary.name"), from a light scan of the text before it; empty when the
+// offset is not inside a member's value. Used only to point at a broken field.
+std::string field_path_at(std::string_view body, std::size_t offset) {
+  std::vector<char> open;         // '{' or '[' for each open container
+  std::vector<std::string> keys;  // for each open object: the member being read
+  std::string text;               // the string being read, or the last one read
+  bool in_string = false;
+  bool escaped = false;
+  for (std::size_t i = 0; i < std::min(offset, body.size()); ++i) {
+    const char c = body[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      } else {
+        text.push_back(c);
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        text.clear();
+        break;
+      case ':':
+        if (!open.empty() && open.back() == '{') keys.back() = text;
+        break;
+      case '{':
+        open.push_back('{');
+        keys.emplace_back();
+        break;
+      case '[':
+        open.push_back('[');
+        break;
+      case '}':
+        if (!open.empty() && open.back() == '{') {
+          open.pop_back();
+          keys.pop_back();
+        }
+        break;
+      case ']':
+        if (!open.empty() && open.back() == '[') open.pop_back();
+        break;
+      default:
+        break;
+    }
+  }
+  std::string path;
+  for (const auto& key : keys) {
+    if (key.empty()) continue;
+    if (!path.empty()) path += '.';
+    path += key;
+  }
+  return path;
+}
+
+}  // namespace
+
+bool is_case_type(std::string_view type) {
+  return std::find(kCaseTypes.begin(), kCaseTypes.end(), type) != kCaseTypes.end();
+}
+bool is_channel(std::string_view channel) {
+  return std::find(kChannels.begin(), kChannels.end(), channel) != kChannels.end();
+}
+
+std::optional<std::size_t> invalid_utf8_offset(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return i;
+    }
+    for (std::size_t k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return i;
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return i;
+      cp = cp << 6 | (cc & 0x3F);
+    }
+    // Overlong forms, surrogates and code points beyond Unicode are invalid.
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+      return i;
+    }
+    i += n + 1;
+  }
+  return std::nullopt;
+}
+
+std::size_t utf8_length(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+Result<FilingRequest> parse_filing_request(std::string_view body) {
+  if (body.size() > kRequestBodyMax) {
+    return std::unexpected(
+        Error{413, "body_too_large",
+              "the request body is over " + std::to_string(kRequestBodyMax / 1024) + " KiB", ""});
+  }
+  if (auto bad = invalid_utf8_offset(body)) {
+    std::string field = field_path_at(body, *bad);
+    return std::unexpected(Error::bad_request("invalid_utf8",
+                                              "the body is not valid UTF-8 (byte " +
+                                                  std::to_string(*bad) + ")" +
+                                                  (field.empty() ? "" : " in " + field),
+                                              field));
+  }
+  json j = json::parse(body.begin(), body.end(), nullptr, false);
+  if (j.is_discarded())
+    return std::unexpected(Error::bad_request("malformed_json", "the body is not valid JSON"));
+  if (!j.is_object())
+    return std::unexpected(Error::bad_request("malformed_json", "the body must be a JSON object"));
+  if (auto r = reject_unknown(j, "", {"type", "subject", "description", "channel", "beneficiary"});
+      !r) {
+    return std::unexpected(r.error());
+  }
+  FilingRequest req;
+  auto type = text_field(j, "", "type", 1, 32, false);
+  if (!type) return std::unexpected(type.error());
+  if (!is_case_type(*type)) {
+    return std::unexpected(Error::bad_request(
+        "unknown_type",
+        "type must be one of inquiry, suggestion, remark, complaint, demand, praise", "type"));
+  }
+  req.type = *type;
+  auto subject = text_field(j, "", "subject", 3, 200, false);
+  if (!subject) return std::unexpected(subject.error());
+  req.subject = *subject;
+  auto description = text_field(j, "", "description", 10, 5000, true);
+  if (!description) return std::unexpected(description.error());
+  req.description = *description;
+  auto channel = text_field(j, "", "channel", 1, 32, false);
+  if (!channel) return std::unexpected(channel.error());
+  if (!is_channel(*channel)) {
+    return std::unexpected(Error::bad_request(
+        "unknown_channel", "channel must be one of portal, app, call_centre, walk_in, email",
+        "channel"));
+  }
+  req.channel = *channel;
+
+  auto b = j.find("beneficiary");
+  if (b == j.end() || b->is_null()) {
+    return std::unexpected(
+        Error::bad_request("missing_field", "beneficiary is required", "beneficiary"));
+  }
+  if (!b->is_object()) {
+    return std::unexpected(
+        Error::bad_request("wrong_type", "beneficiary must be an object", "beneficiary"));
+  }
+  const std::string bp = "beneficiary.";
+  if (auto r = reject_unknown(*b, bp, {"name", "phone", "email", "national_id"}); !r)
+    return std::unexpected(r.error());
+  auto name = text_field(*b, bp, "name", 2, 120, false);
+  if (!name) return std::unexpected(name.error());
+  req.beneficiary.name = *name;
+
+  auto phone = optional_string(*b, bp, "phone", 32);
+  if (!phone) return std::unexpected(phone.error());
+  if (*phone) {
+    auto normalized = normalize_phone(**phone);
+    if (!normalized) {
+      return std::unexpected(Error::bad_request(
+          "invalid_phone",
+          "beneficiary.phone must be an international number in E.164 form, e.g. +966501234567",
+          "beneficiary.phone"));
+    }
+    req.beneficiary.phone = *normalized;
+  }
+  auto email = optional_string(*b, bp, "email", 254);
+  if (!email) return std::unexpected(email.error());
+  if (*email) {
+    auto normalized = normalize_email(**email);
+    if (!normalized) {
+      return std::unexpected(Error::bad_request(
+          "invalid_email", "beneficiary.email is not a valid e-mail address", "beneficiary.email"));
+    }
+    req.beneficiary.email = *normalized;
+  }
+  if (!req.beneficiary.phone && !req.beneficiary.email) {
+    return std::unexpected(Error::bad_request(
+        "missing_field",
+        "beneficiary.phone or beneficiary.email is required, so that we can reach you",
+        "beneficiary.phone"));
+  }
+  auto nid = optional_string(*b, bp, "national_id", 32);
+  if (!nid) return std::unexpected(nid.error());
+  if (*nid) {
+    auto normalized = normalize_national_id(**nid);
+    if (!normalized) {
+      return std::unexpected(
+          Error::bad_request("invalid_national_id",
+                             "beneficiary.national_id must be a national ID, iqama or passport "
+                             "number (5 to 20 letters and digits)",
+                             "beneficiary.national_id"));
+    }
+    req.beneficiary.national_id = *normalized;
+  }
+  return req;
+}
+
+json case_filed_payload(const FilingRequest& request, const std::string& tracking_number,
+                        const crypto::Hash256& access_hash, std::int64_t submitted_ms,
+                        std::int64_t due_ms, const crypto::SealKey& seal_key) {
+  json beneficiary{{"name", request.beneficiary.name}};
+  auto seal = [&](const char* field, const std::optional<std::string>& value) {
+    if (!value) return;
+    std::string context = tracking_number + "/" + field;
+    beneficiary[std::string(field) + "_sealed"] =
+        crypto::to_hex(crypto::seal(seal_key, crypto::as_bytes(*value), crypto::as_bytes(context)));
+  };
+  seal("phone", request.beneficiary.phone);
+  seal("email", request.beneficiary.email);
+  seal("national_id", request.beneficiary.national_id);
+  return json{{"tracking_number", tracking_number},
+              {"type", request.type},
+              {"subject", request.subject},
+              {"description", request.description},
+              {"channel", request.channel},
+              {"beneficiary", beneficiary},
+              {"access_hash", crypto::to_hex(access_hash)},
+              {"submitted_at_ms", submitted_ms},
+              {"due_at_ms", due_ms}};
+}
+
+Result<json> fold_case_event(const json& state, const crypto::Event& event, const json& payload) {
+  if (event.kind == kCaseFiled) {
+    if (!state.is_null()) {
+      return std::unexpected(Error::conflict("duplicate_case", "case filed twice"));
+    }
+    // Replicated payloads were signed by an enrolled node, but are still
+    // checked: the views and the public page read these fields.
+    auto malformed = [](std::string what) {
+      return std::unexpected(Error::bad_request("malformed_event", "case.filed " + what));
+    };
+    for (const char* key :
+         {"tracking_number", "type", "subject", "description", "channel", "access_hash"}) {
+      if (!payload.contains(key) || !payload[key].is_string())
+        return malformed(std::string("lacks ") + key);
+    }
+    for (const char* key : {"submitted_at_ms", "due_at_ms"}) {
+      if (!payload.contains(key) || !payload[key].is_number_integer()) {
+        return malformed(std::string("lacks ") + key);
+      }
+    }
+    if (!payload.contains("beneficiary") || !payload["beneficiary"].is_object()) {
+      return malformed("lacks beneficiary");
+    }
+    const json& beneficiary = payload["beneficiary"];
+    if (!beneficiary.contains("name") || !beneficiary["name"].is_string()) {
+      return malformed("lacks beneficiary.name");
+    }
+    if (!is_case_type(payload["type"].get<std::string>())) return malformed("has an unknown type");
+    if (!is_channel(payload["channel"].get<std::string>()))
+      return malformed("has an unknown channel");
+    // Tracking numbers are unique across the federation because each carries
+    // its owner's code: a node files only under its own code.
+    const std::string& tracking = payload["tracking_number"].get_ref<const std::string&>();
+    if (!tracking.starts_with(event.origin + "-")) {
+      return std::unexpected(Error::conflict(
+          "wrong_owner",
+          "case.filed by " + event.origin + " carries another node's tracking number " + tracking));
+    }
+    json s = payload;
+    s["owner"] = event.origin;
+    s["status"] = "submitted";
+    s["updated_at_ms"] = event.time_ms;
+    s["events"] = json::array({json{{"origin", event.origin}, {"seq", event.seq}}});
+    s["history"] = json::array({json{{"event", "filed"},
+                                     {"at_ms", payload["submitted_at_ms"]},
+                                     {"status", "submitted"},
+                                     {"channel", payload["channel"]}}});
+    return s;
+  }
+  return std::unexpected(
+      Error::bad_request("unknown_event", "no fold for event kind " + event.kind));
+}
+
+json public_case_view(const json& state) {
+  json history = json::array();
+  for (const auto& h : state["history"]) {
+    json entry{{"event", h["event"]},
+               {"at", iso8601_utc(h["at_ms"].get<std::int64_t>())},
+               {"status", h["status"]},
+               {"status_label", status_label(h["status"].get<std::string>())}};
+    if (h["event"] == "filed") {
+      entry["text"] =
+          label("تم استلام طلبك وسيتم الرد عليه خلال خمسة أيام عمل",
+                "Your case was received; you will be answered within five working days");
+    }
+    history.push_back(entry);
+  }
+  const std::string status = state["status"];
+  return json{{"tracking_number", state["tracking_number"]},
+              {"owner", state["owner"]},
+              {"type", state["type"]},
+              {"type_label", type_label(state["type"].get<std::string>())},
+              {"subject", state["subject"]},
+              {"description", state["description"]},
+              {"channel", state["channel"]},
+              {"channel_label", channel_label(state["channel"].get<std::string>())},
+              {"status", status},
+              {"status_label", status_label(status)},
+              {"submitted_at", iso8601_utc(state["submitted_at_ms"].get<std::int64_t>())},
+              {"due_at", iso8601_utc(state["due_at_ms"].get<std::int64_t>())},
+              {"beneficiary", json{{"name", state["beneficiary"]["name"]}}},
+              {"history", history}};
+}
+
+}  // namespace tawasul::node

@@ -1,0 +1,250 @@
+#include "node/commands.hpp"
+
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <iostream>
+
+#include "crypto/crypto.hpp"
+#include "federation/wire.hpp"
+#include "node/clock.hpp"
+#include "node/daemon.hpp"
+#include "node/identity.hpp"
+#include "node/node_store.hpp"
+
+namespace tawasul::node {
+
+namespace po = boost::program_options;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: tawasul COMMAND [options]
+
+Commands:
+  init     --role node|hub --code CODE --data DIR   create a node's keys, store and config
+  run      --config FILE [options]                  serve as a node or hub (role from the data directory)
+  enroll   --data HUBDIR --from NODE/identity.pub   admit a node's keys at the hub
+           --data HUBDIR --code C --curve-public Z85 --sign-public HEX
+  verify   --data DIR                               check every chain and signature in a store
+  cases    --data DIR                               list the tracking numbers a store holds
+  demo     [--dir DIR]                              start a hub and two nodes on loopback
+
+`tawasul COMMAND --help` shows a command's options.
+)";
+
+po::variables_map parse(int argc, const char* const* argv, const po::options_description& options,
+                        const char* usage) {
+  po::options_description all;
+  all.add_options()("help", "show this help");
+  all.add(options);
+  po::variables_map vm;
+  po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+  if (vm.count("help")) {
+    std::cout << "usage: " << usage << "\n" << all << "\n";
+    std::exit(0);
+  }
+  po::notify(vm);
+  return vm;
+}
+
+int cmd_init(int argc, const char* const* argv) {
+  std::string role;
+  std::string code;
+  std::string data;
+  std::string http = "127.0.0.1:8080";
+  po::options_description o("tawasul init");
+  o.add_options()("role", po::value(&role)->required(), "node (a sector) or hub (the ministry)")(
+      "code", po::value(&code)->required(), "the node's code, 2..16 of A-Z 0-9 (e.g. KSU)")(
+      "data", po::value(&data)->required(), "data directory to create")(
+      "http", po::value(&http), "HTTP address for the generated config (HOST:PORT)");
+  parse(argc, argv, o, "tawasul init --role node|hub --code CODE --data DIR");
+  if (role != "node" && role != "hub")
+    throw std::runtime_error("--role must be node or hub (got '" + role + "')");
+  auto dir = std::filesystem::absolute(data);
+  auto identity = create_identity(dir, role == "hub" ? Role::kHub : Role::kNode, code);
+  if (!identity) {
+    std::cerr << "tawasul init: " << identity.error().message << "\n";
+    return 1;
+  }
+  auto store = NodeStore::open(dir, *identity);
+  if (!store) {
+    std::cerr << "tawasul init: " << store.error().message << "\n";
+    return 1;
+  }
+  store->reset();
+  auto conf = dir / "tawasul.conf";
+  if (!std::filesystem::exists(conf)) {
+    std::ofstream out(conf);
+    out << "# Tawasul " << role << " " << code
+        << " — options of `tawasul run` (see `tawasul run --help`)\n"
+        << "data = " << dir.string() << "\n\n[http]\nlisten = " << http << "\n\n[federation]\n";
+    if (role == "hub") {
+      out << "listen = tcp://127.0.0.1:7700\n";
+    } else {
+      out << "# hub = tcp://HUB-HOST:7700\n# hub_key = THE-HUB'S-CURVE-PUBLIC-KEY "
+             "(curve_public_hex in "
+             "its identity.pub)\n";
+    }
+  }
+  std::cout << "created " << role << " " << code << " in " << dir.string() << "\n"
+            << public_identity(*identity).dump(2) << "\n";
+  if (role == "node") {
+    std::cout << "next: at the hub, run  tawasul enroll --data HUBDIR --from "
+              << (dir / kIdentityPubFile).string() << "\n";
+  }
+  return 0;
+}
+
+int cmd_enroll(int argc, const char* const* argv) {
+  std::string data;
+  std::string from;
+  std::string code;
+  std::string curve;
+  std::string sign;
+  po::options_description o("tawasul enroll");
+  o.add_options()("data", po::value(&data)->required(), "the hub's data directory")(
+      "from", po::value(&from), "the node's identity.pub")(
+      "code", po::value(&code), "the node's code")("curve-public", po::value(&curve),
+                                                   "the node's CURVE public key (Z85)")(
+      "sign-public", po::value(&sign), "the node's Ed25519 public key (hex)")(
+      "replace", "replace keys already enrolled under this code (key rotation)");
+  auto vm = parse(
+      argc, argv, o,
+      "tawasul enroll --data HUBDIR (--from FILE | --code C --curve-public Z85 --sign-public HEX)");
+  if (!from.empty()) {
+    std::ifstream in(from);
+    if (!in) throw std::runtime_error("cannot read " + from);
+    json pub = json::parse(in, nullptr, false);
+    if (pub.is_discarded() || !pub.is_object() || !pub.contains("code") ||
+        !pub["code"].is_string() || !pub.contains("curve_public") ||
+        !pub["curve_public"].is_string() || !pub.contains("sign_public") ||
+        !pub["sign_public"].is_string()) {
+      throw std::runtime_error(from +
+                               " is not a node's identity.pub (code, curve_public, sign_public)");
+    }
+    if (pub.value("role", "node") != "node")
+      throw std::runtime_error(from + " is not a sector node's identity");
+    code = pub["code"];
+    curve = pub["curve_public"];
+    sign = pub["sign_public"];
+  }
+  if (code.empty() || curve.empty() || sign.empty()) {
+    throw std::runtime_error(
+        "give --from FILE, or all of --code, --curve-public and --sign-public");
+  }
+  federation::EnrolledNode node;
+  node.code = code;
+  auto curve_key = federation::z85_decode(curve);
+  if (!curve_key) throw std::runtime_error("--curve-public must be 40 characters of Z85");
+  node.curve_public = *curve_key;
+  auto sign_key = crypto::array_from_hex<32>(sign);
+  if (!sign_key) throw std::runtime_error("--sign-public must be 64 hex digits");
+  node.sign_public = *sign_key;
+  auto identity = load_identity(data);
+  if (!identity) {
+    std::cerr << "tawasul enroll: " << identity.error().message << "\n";
+    return 1;
+  }
+  if (identity->role != Role::kHub) {
+    std::cerr << "tawasul enroll: " << data << " is not a hub's data directory\n";
+    return 1;
+  }
+  auto store = NodeStore::open(data, *identity);
+  if (!store) {
+    std::cerr << "tawasul enroll: " << store.error().message << "\n";
+    return 1;
+  }
+  auto r = (*store)->enroll(node, vm.count("replace") > 0, SystemClock().now_ms());
+  if (!r) {
+    std::cerr << "tawasul enroll: " << r.error().message << "\n";
+    return 1;
+  }
+  std::cout << "enrolled " << code << " at hub " << identity->code << "\n";
+  return 0;
+}
+
+Result<std::unique_ptr<NodeStore>> open_existing(const std::string& data) {
+  if (!std::filesystem::exists(std::filesystem::path(data) / "store" / "data.mdb")) {
+    return std::unexpected(Error::not_found("no store in " + data));
+  }
+  auto identity = load_identity(data);
+  if (!identity) return std::unexpected(identity.error());
+  return NodeStore::open(data, *identity);
+}
+
+int cmd_verify(int argc, const char* const* argv) {
+  std::string data;
+  po::options_description o("tawasul verify");
+  o.add_options()("data", po::value(&data)->required(), "data directory to check");
+  parse(argc, argv, o, "tawasul verify --data DIR");
+  auto store = open_existing(data);
+  if (!store) {
+    std::cerr << "tawasul verify: " << store.error().message << "\n";
+    return 2;
+  }
+  auto report = (*store)->verify();
+  if (!report) {
+    std::cerr << "FAULT: " << report.error().message << "\n";
+    return 1;
+  }
+  std::cout << "verified " << data << ":";
+  for (const auto& [stream, count] : report->streams)
+    std::cout << " " << stream << " " << count << " events;";
+  std::cout << " " << report->cases << " cases\n";
+  return 0;
+}
+
+int cmd_cases(int argc, const char* const* argv) {
+  std::string data;
+  po::options_description o("tawasul cases");
+  o.add_options()("data", po::value(&data)->required(), "data directory");
+  parse(argc, argv, o, "tawasul cases --data DIR");
+  auto store = open_existing(data);
+  if (!store) {
+    std::cerr << "tawasul cases: " << store.error().message << "\n";
+    return 2;
+  }
+  auto numbers = (*store)->tracking_numbers();
+  if (!numbers) {
+    std::cerr << "tawasul cases: " << numbers.error().message << "\n";
+    return 2;
+  }
+  for (const auto& n : *numbers) std::cout << n << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  if (!crypto::initialize()) {
+    std::cerr << "tawasul: libsodium could not start\n";
+    return 2;
+  }
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
+    std::cout << kUsage;
+    return argc < 2 ? 1 : 0;
+  }
+  const std::string command = argv[1];
+  // Each command parses its own options; argv[1] stands in for the program name.
+  const int sub_argc = argc - 1;
+  const char* const* sub_argv = argv + 1;
+  try {
+    if (command == "init") return cmd_init(sub_argc, sub_argv);
+    if (command == "run") return run_daemon(parse_run_options(sub_argc, sub_argv));
+    if (command == "enroll") return cmd_enroll(sub_argc, sub_argv);
+    if (command == "verify") return cmd_verify(sub_argc, sub_argv);
+    if (command == "cases") return cmd_cases(sub_argc, sub_argv);
+    if (command == "demo") return run_demo(sub_argc, sub_argv);
+    std::cerr << "tawasul: unknown command '" << command << "'\n\n" << kUsage;
+    return 1;
+  } catch (const po::error& e) {
+    std::cerr << "tawasul " << command << ": " << e.what() << " (see tawasul " << command
+              << " --help)\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "tawasul " << command << ": " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace tawasul::node

@@ -1,0 +1,300 @@
+#include "node/daemon.hpp"
+
+#include <signal.h>
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <stdexcept>
+#include <zmq.hpp>
+
+#include "federation/hub_router.hpp"
+#include "federation/uplink.hpp"
+#include "federation/wire.hpp"
+#include "node/clock.hpp"
+#include "node/http_api.hpp"
+#include "node/identity.hpp"
+#include "node/node_store.hpp"
+#include "node/time_util.hpp"
+#include "node/writer.hpp"
+
+namespace tawasul::node {
+
+namespace po = boost::program_options;
+using nlohmann::json;
+
+namespace {
+
+std::pair<std::string, int> parse_listen(const std::string& text, const char* option) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    throw std::runtime_error(std::string(option) +
+                             " must be HOST:PORT, e.g. 127.0.0.1:8080 (got '" + text + "')");
+  }
+  std::string host = text.substr(0, colon);
+  std::string port = text.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
+    throw std::runtime_error(std::string(option) + ": invalid port '" + port + "'");
+  }
+  return {host, std::stoi(port)};
+}
+
+void check_endpoint(const std::string& endpoint, const char* option) {
+  if (!endpoint.starts_with("tcp://") && !endpoint.starts_with("ipc://")) {
+    throw std::runtime_error(std::string(option) +
+                             " must be a ZeroMQ endpoint such as tcp://127.0.0.1:7700 (got '" +
+                             endpoint + "')");
+  }
+}
+
+// Writes one log line to stderr; safe from any thread.
+federation::Log make_log(std::string code, const Clock& clock) {
+  static std::mutex mutex;
+  return [code = std::move(code), &clock](std::string_view level, std::string_view message) {
+    std::lock_guard lock(mutex);
+    std::cerr << iso8601_utc(clock.now_ms()) << " " << code << " [" << level << "] " << message
+              << std::endl;
+  };
+}
+
+// The node's own chain, as its uplink sees it.
+class StoreSource final : public federation::EventSource {
+ public:
+  StoreSource(NodeStore& store, Writer& writer) : store_(store), writer_(writer) {}
+  std::string origin() const override { return store_.identity().code; }
+  std::uint64_t head() override { return store_.head(store_.identity().code).value_or(0); }
+  std::vector<std::string> read(std::uint64_t from, std::size_t max_events,
+                                std::size_t max_bytes) override {
+    return store_.read_events(store_.identity().code, from, max_events, max_bytes)
+        .value_or(std::vector<std::string>{});
+  }
+  void hub_acknowledged(std::uint64_t cursor) override {
+    if (cursor == last_recorded_) return;
+    last_recorded_ = cursor;
+    // Recorded for operators (status, next HELLO); the hub's cursor stays the truth.
+    writer_.submit(
+        [this, cursor](storage::WriteTxn& txn) -> Result<json> {
+          auto r = store_.set_hub_acked(txn, cursor);
+          if (!r) return std::unexpected(r.error());
+          return json{};
+        },
+        [](Result<json>) {});
+  }
+
+ private:
+  NodeStore& store_;
+  Writer& writer_;
+  std::uint64_t last_recorded_ = 0;
+};
+
+// The hub's place for each node's verified events: the same writer, so
+// replicated events are group-committed like everything else.
+class StoreSink final : public federation::EventSink {
+ public:
+  StoreSink(NodeStore& store, Writer& writer) : store_(store), writer_(writer) {}
+  std::uint64_t cursor(std::string_view origin) override { return store_.head(origin).value_or(0); }
+  void store(std::string origin, std::vector<std::string> batch,
+             std::function<void(federation::StoreOutcome)> done) override {
+    auto shared = std::make_shared<std::vector<std::string>>(std::move(batch));
+    writer_.submit(
+        [this, origin, shared](storage::WriteTxn& txn) -> Result<json> {
+          auto head = store_.store_remote(txn, origin, *shared);
+          if (!head) return std::unexpected(head.error());
+          return json{{"cursor", *head}};
+        },
+        [this, origin, done = std::move(done)](Result<json> r) {
+          using Status = federation::StoreOutcome::Status;
+          if (r) {
+            done({Status::kStored, (*r)["cursor"].get<std::uint64_t>(), {}});
+            return;
+          }
+          Status status = r.error().code == "gap"    ? Status::kGap
+                          : r.error().code == "fork" ? Status::kFork
+                                                     : Status::kUnavailable;
+          done({status, cursor(origin), r.error().message});
+        });
+  }
+
+ private:
+  NodeStore& store_;
+  Writer& writer_;
+};
+
+}  // namespace
+
+DaemonConfig parse_run_options(int argc, const char* const* argv) {
+  std::string config_file;
+  std::string data;
+  std::string http_listen = "127.0.0.1:8080";
+  int http_threads = 32;
+  std::string hub;
+  std::string hub_key;
+  std::string federation_listen = "tcp://127.0.0.1:7700";
+  po::options_description options(
+      "tawasul run options (also accepted in the INI file given by --config)");
+  options.add_options()("data", po::value(&data), "data directory (made by `tawasul init`)")(
+      "http.listen", po::value(&http_listen), "HTTP address HOST:PORT (port 0: any free port)")(
+      "http.threads", po::value(&http_threads), "HTTP worker threads (1..1024)")(
+      "federation.hub", po::value(&hub),
+      "node role: the hub's endpoint, e.g. tcp://127.0.0.1:7700")(
+      "federation.hub_key", po::value(&hub_key),
+      "node role: the hub's CURVE public key, hex (curve_public_hex of its identity.pub) or Z85")(
+      "federation.listen", po::value(&federation_listen), "hub role: endpoint to bind for nodes");
+  po::options_description cli;
+  cli.add_options()("config", po::value(&config_file), "INI configuration file")("help",
+                                                                                 "show this help");
+  cli.add(options);
+  po::variables_map vm;
+  po::store(po::parse_command_line(argc, argv, cli), vm);
+  if (vm.count("help")) {
+    std::cout << "usage: tawasul run --config FILE [options]\n" << cli << "\n";
+    std::exit(0);
+  }
+  if (vm.count("config")) {
+    std::ifstream file(vm["config"].as<std::string>());
+    if (!file)
+      throw std::runtime_error("cannot read config file " + vm["config"].as<std::string>());
+    // Command-line values, stored first, win over the file's.
+    po::store(po::parse_config_file(file, options, false), vm);
+  }
+  po::notify(vm);
+  DaemonConfig config;
+  if (data.empty()) throw std::runtime_error("--data (or data = … in the config file) is required");
+  config.data = data;
+  auto [host, port] = parse_listen(http_listen, "http.listen");
+  config.http_host = host;
+  config.http_port = port;
+  if (http_threads < 1 || http_threads > 1024)
+    throw std::runtime_error("http.threads must be 1..1024");
+  config.http_threads = http_threads;
+  if (!hub.empty()) {
+    check_endpoint(hub, "federation.hub");
+    // Hex is the form for config files: Z85 may contain '#', which starts an
+    // INI comment. Z85 is accepted too (on the command line it is safe).
+    std::optional<crypto::CurvePublicKey> key;
+    if (hub_key.size() == 64) {
+      if (auto k = crypto::array_from_hex<32>(hub_key)) key = *k;
+    } else {
+      key = federation::z85_decode(hub_key);
+    }
+    if (!key) {
+      throw std::runtime_error(
+          "federation.hub_key must be the hub's CURVE public key: 64 hex digits (curve_public_hex "
+          "in "
+          "its identity.pub) or 40 characters of Z85");
+    }
+    config.hub_endpoint = hub;
+    config.hub_key = *key;
+  }
+  check_endpoint(federation_listen, "federation.listen");
+  config.federation_listen = federation_listen;
+  return config;
+}
+
+int run_daemon(const DaemonConfig& config) {
+  // Signals are taken synchronously by this thread; block them before any
+  // other thread exists so none of them receives one.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  SystemClock clock;
+  auto identity = load_identity(config.data);
+  if (!identity) {
+    std::cerr << "tawasul: " << identity.error().message << "\n";
+    return 2;
+  }
+  auto log = make_log(identity->code, clock);
+  auto store = NodeStore::open(config.data, *identity);
+  if (!store) {
+    std::cerr << "tawasul: " << store.error().message << "\n";
+    return 2;
+  }
+  if (int stale = (*store)->env().stale_readers_cleared(); stale > 0) {
+    log("warn",
+        "cleared " + std::to_string(stale) + " stale reader slot(s) left by a crashed process");
+  }
+  Writer writer((*store)->env());
+  writer.start();
+
+  zmq::context_t context(1);
+  std::unique_ptr<StoreSource> source;
+  std::unique_ptr<StoreSink> sink;
+  std::unique_ptr<federation::Uplink> uplink;
+  std::unique_ptr<federation::HubRouter> router;
+  std::string federation_line;
+  if (identity->role == Role::kNode) {
+    if (config.hub_endpoint.empty()) {
+      log("warn",
+          "no federation.hub configured: serving alone; events wait here until a hub is "
+          "configured");
+    } else {
+      source = std::make_unique<StoreSource>(**store, writer);
+      federation::UplinkOptions options;
+      options.hub_endpoint = config.hub_endpoint;
+      options.hub_curve_public = config.hub_key;
+      options.curve = identity->curve;
+      uplink = std::make_unique<federation::Uplink>(context, *source, options, log);
+      uplink->start();
+      federation_line = " (uplink to " + config.hub_endpoint + ")";
+    }
+  } else {
+    sink = std::make_unique<StoreSink>(**store, writer);
+    router = std::make_unique<federation::HubRouter>(
+        context, *sink, **store,
+        federation::HubOptions{config.federation_listen, identity->curve, 2}, log);
+    auto endpoint = router->start();
+    if (!endpoint) {
+      std::cerr << "tawasul: " << endpoint.error() << "\n";
+      writer.stop();
+      return 2;
+    }
+    federation_line = " (federation " + *endpoint + ")";
+  }
+
+  auto federation_status = [&]() -> json {
+    if (uplink) {
+      auto s = uplink->status();
+      return json{{"hub", config.hub_endpoint},
+                  {"streaming", s.streaming},
+                  {"halted", s.halted},
+                  {"acked", s.acked},
+                  {"last_error", s.last_error}};
+    }
+    if (router) return json{{"listen", config.federation_listen}};
+    return json{{"hub", nullptr}};
+  };
+  HttpApi api(**store, writer, clock, federation_status);
+  auto port = api.bind(HttpOptions{config.http_host, config.http_port, config.http_threads});
+  if (!port) {
+    std::cerr << "tawasul: " << port.error().message << "\n";
+    if (uplink) uplink->stop();
+    if (router) router->stop();
+    writer.stop();
+    return 2;
+  }
+  api.start();
+  std::cout << "tawasul: " << identity->code << " " << role_name(identity->role)
+            << " ready on http://" << config.http_host << ":" << *port << federation_line
+            << std::endl;
+  log("info",
+      "serving HTTP on " + config.http_host + ":" + std::to_string(*port) + federation_line);
+
+  int received = 0;
+  sigwait(&signals, &received);
+  log("info", std::string("stopping on ") + (received == SIGINT ? "SIGINT" : "SIGTERM"));
+  // Stop taking work, finish what was queued, then close the store.
+  api.stop();
+  if (uplink) uplink->stop();
+  if (router) router->stop();
+  writer.stop();
+  return 0;
+}
+
+}  // namespace tawasul::node

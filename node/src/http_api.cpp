@@ -1,0 +1,175 @@
+#include "node/http_api.hpp"
+
+#include <httplib.h>
+
+#include <algorithm>
+
+#include "node/time_util.hpp"
+#include "node/tracking.hpp"
+
+namespace tawasul::node {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kJson = "application/json; charset=utf-8";
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  // Replace, never throw, should a string ever hold invalid UTF-8.
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), kJson);
+}
+
+void send_error(httplib::Response& res, const Error& e) {
+  send_json(res, e.status, e.to_json());
+}
+
+bool is_json_content_type(const httplib::Request& req) {
+  std::string type = req.get_header_value("Content-Type");
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return type == "application/json" || type.starts_with("application/json;");
+}
+
+}  // namespace
+
+HttpApi::HttpApi(NodeStore& store, Writer& writer, const Clock& clock,
+                 std::function<json()> federation_status)
+    : store_(store),
+      writer_(writer),
+      clock_(clock),
+      federation_status_(std::move(federation_status)),
+      server_(std::make_unique<httplib::Server>()) {
+  routes();
+}
+
+HttpApi::~HttpApi() {
+  stop();
+}
+
+Result<int> HttpApi::bind(const HttpOptions& options) {
+  const int threads = std::max(1, options.threads);
+  server_->new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<std::size_t>(threads));
+  };
+  server_->set_tcp_nodelay(true);
+  server_->set_keep_alive_max_count(10000);
+  server_->set_payload_max_length(kRequestBodyMax);
+  server_->set_read_timeout(10, 0);
+  server_->set_write_timeout(10, 0);
+  int port = options.port == 0
+                 ? server_->bind_to_any_port(options.host)
+                 : (server_->bind_to_port(options.host, options.port) ? options.port : -1);
+  if (port <= 0) {
+    return std::unexpected(Error::internal("cannot listen for HTTP on " + options.host + ":" +
+                                           std::to_string(options.port) + " (in use?)"));
+  }
+  return port;
+}
+
+void HttpApi::start() {
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+}
+
+void HttpApi::stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void HttpApi::routes() {
+  auto& s = *server_;
+
+  // Anything that ends in an error without a body of ours gets the JSON error shape.
+  s.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&,
+                                                              httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    switch (res.status) {
+      case 404:
+        send_error(res, Error::not_found("no such endpoint"));
+        break;
+      case 413:
+        send_error(res, Error{413, "body_too_large",
+                              "the request body is over " + std::to_string(kRequestBodyMax / 1024) +
+                                  " KiB",
+                              ""});
+        break;
+      default:
+        send_error(res, Error{res.status, "http_error", "the request could not be handled", ""});
+        break;
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    send_error(res, Error::internal("internal error"));
+  });
+
+  s.Get("/api/v1/health", [this](const httplib::Request&, httplib::Response& res) {
+    auto stats = store_.stats();
+    if (!stats) {
+      send_error(res, stats.error());
+      return;
+    }
+    const auto& id = store_.identity();
+    json streams = json::object();
+    for (const auto& [origin, head] : stats->streams) streams[origin] = head;
+    json body{{"status", "ok"},        {"code", id.code},    {"role", role_name(id.role)},
+              {"cases", stats->cases}, {"streams", streams}, {"now", iso8601_utc(clock_.now_ms())}};
+    if (federation_status_) body["federation"] = federation_status_();
+    send_json(res, 200, body);
+  });
+
+  s.Post("/api/v1/cases", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!is_json_content_type(req)) {
+      send_error(res, Error{415, "unsupported_media_type",
+                            "send the case as JSON (Content-Type: application/json)", ""});
+      return;
+    }
+    auto request = parse_filing_request(req.body);
+    if (!request) {
+      send_error(res, request.error());
+      return;
+    }
+    const std::int64_t now = clock_.now_ms();
+    // Answered only after the commit that holds the case (invariant 2).
+    auto receipt = writer_.execute([this, r = std::move(*request), now](storage::WriteTxn& txn) {
+      return store_.file_case(txn, r, now);
+    });
+    if (!receipt) {
+      send_error(res, receipt.error());
+      return;
+    }
+    res.set_header("Location", "/api/v1/cases/" + (*receipt)["tracking_number"].get<std::string>());
+    send_json(res, 201, *receipt);
+  });
+
+  s.Get(R"(/api/v1/cases/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    std::string tracking = req.matches[1];
+    std::transform(tracking.begin(), tracking.end(), tracking.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    TrackingError why{};
+    if (!parse_tracking_number(tracking, &why)) {
+      send_error(
+          res,
+          Error::bad_request(
+              why == TrackingError::kCheckDigit ? "check_digit_mismatch"
+                                                : "invalid_tracking_number",
+              why == TrackingError::kCheckDigit
+                  ? "the tracking number's check digit does not match: please check it for a typo"
+                  : "a tracking number looks like KSU-26-0000042-7",
+              "tracking_number"));
+      return;
+    }
+    std::string code = req.get_header_value("X-Access-Code");
+    if (code.empty()) code = req.get_param_value("access_code");
+    auto found = store_.lookup_case(tracking, code);
+    if (!found) {
+      send_error(res, found.error());
+      return;
+    }
+    res.set_header("Cache-Control", "no-store");
+    send_json(res, 200, *found);
+  });
+}
+
+}  // namespace tawasul::node

@@ -1,0 +1,5 @@
+#include "node/commands.hpp"
+
+int main(int argc, char** argv) {
+  return tawasul::node::run_cli(argc, argv);
+}

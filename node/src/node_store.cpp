@@ -1,0 +1,483 @@
+#include "node/node_store.hpp"
+
+#include "crypto/envelope.hpp"
+#include "federation/chain.hpp"
+#include "federation/wire.hpp"
+#include "node/time_util.hpp"
+#include "node/tracking.hpp"
+
+namespace tawasul::node {
+
+using nlohmann::json;
+
+Error from_storage(const storage::Error& e) {
+  if (e.code == storage::ErrorCode::kMapFull) return Error{503, "map_full", e.message, {}};
+  return Error{503, "storage", "storage: " + e.message, {}};
+}
+
+namespace {
+
+constexpr std::string_view kCasesCountKey = "cases_count";
+constexpr std::string_view kHubAckedKey = "hub_acked";
+
+std::string case_seq_key(int year) {
+  return "case_seq/" + std::to_string(year);
+}
+
+Result<std::uint64_t> read_counter(const storage::Txn& txn, storage::Dbi dbi,
+                                   std::string_view key) {
+  auto v = txn.get(dbi, key);
+  if (!v) {
+    if (v.error().code == storage::ErrorCode::kNotFound) return 0;
+    return std::unexpected(from_storage(v.error()));
+  }
+  if (v->size() != 8)
+    return std::unexpected(Error::internal("counter " + std::string(key) + " is not 8 bytes"));
+  return storage::decode_u64(*v);
+}
+
+Result<void> write_counter(storage::WriteTxn& txn, storage::Dbi dbi, std::string_view key,
+                           std::uint64_t value) {
+  auto r = txn.put(dbi, key, storage::encode_u64(value));
+  if (!r) return std::unexpected(from_storage(r.error()));
+  return {};
+}
+
+std::optional<federation::EnrolledNode> parse_enrolled(std::string_view value) {
+  json j = json::parse(value, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  federation::EnrolledNode node;
+  try {
+    node.code = j.at("code").get<std::string>();
+    auto curve = federation::z85_decode(j.at("curve_public").get<std::string>());
+    auto sign = crypto::array_from_hex<32>(j.at("sign_public").get<std::string>());
+    if (!curve || !sign) return std::nullopt;
+    node.curve_public = *curve;
+    node.sign_public = *sign;
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+  return node;
+}
+
+std::string_view key_view(const crypto::CurvePublicKey& key) {
+  return {reinterpret_cast<const char*>(key.data()), key.size()};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NodeStore>> NodeStore::open(const std::filesystem::path& dir,
+                                                   const Identity& identity) {
+  auto env = storage::Env::open(dir / "store", storage::EnvOptions{});
+  if (!env) return std::unexpected(from_storage(env.error()));
+  auto log = storage::EventLog::open(**env);
+  if (!log) return std::unexpected(from_storage(log.error()));
+  std::unique_ptr<NodeStore> store(new NodeStore(identity, std::move(*env), std::move(*log)));
+  for (auto [name, slot] : {std::pair{"meta", &store->meta_}, std::pair{"cases", &store->cases_},
+                            std::pair{"enrolled", &store->enrolled_},
+                            std::pair{"enrolled_by_curve", &store->enrolled_by_curve_}}) {
+    auto dbi = store->env_->dbi(name);
+    if (!dbi) return std::unexpected(from_storage(dbi.error()));
+    *slot = *dbi;
+  }
+  NodeStore* self = store.get();
+  store->log_.set_apply_hook([self](storage::WriteTxn& txn, std::string_view stream,
+                                    std::uint64_t seq,
+                                    std::string_view bytes) -> storage::Result<void> {
+    auto applied = self->apply(txn, stream, seq, bytes);
+    if (!applied) {
+      auto code = applied.error().code == "map_full" ? storage::ErrorCode::kMapFull
+                                                     : storage::ErrorCode::kInvalid;
+      return std::unexpected(storage::Error{code, applied.error().message});
+    }
+    return {};
+  });
+  return store;
+}
+
+// The fold hook: runs inside the append's transaction for local and
+// replicated events alike, so the hub's consolidated view is built by the very
+// code that builds each node's own.
+Result<void> NodeStore::apply(storage::WriteTxn& txn, std::string_view stream, std::uint64_t seq,
+                              std::string_view bytes) {
+  auto event = crypto::decode_envelope(bytes);
+  if (!event)
+    return std::unexpected(Error::internal("event " + std::string(stream) + "#" +
+                                           std::to_string(seq) +
+                                           " does not decode: " + event.error().message));
+  if (!event->kind.starts_with("case.")) return {};  // kinds without a case view (yet)
+  json payload = json::parse(event->payload, nullptr, false);
+  if (payload.is_discarded() || !payload.is_object() || !payload.contains("tracking_number") ||
+      !payload["tracking_number"].is_string()) {
+    return std::unexpected(
+        Error::bad_request("malformed_event", "event payload is not a case event"));
+  }
+  const std::string tracking = payload["tracking_number"];
+  if (!parse_tracking_number(tracking)) {
+    return std::unexpected(
+        Error::bad_request("malformed_event", "event carries an invalid tracking number"));
+  }
+  json state;  // null: not seen yet
+  if (auto existing = txn.find(cases_, tracking)) state = json::parse(*existing);
+  auto next = fold_case_event(state, *event, payload);
+  if (!next) return std::unexpected(next.error());
+  if (auto r = txn.put(cases_, tracking, next->dump()); !r)
+    return std::unexpected(from_storage(r.error()));
+  if (event->kind == kCaseFiled) {
+    auto count = read_counter(txn, meta_, kCasesCountKey);
+    if (!count) return std::unexpected(count.error());
+    return write_counter(txn, meta_, kCasesCountKey, *count + 1);
+  }
+  return {};
+}
+
+Result<crypto::Hash256> NodeStore::head_hash(const storage::Txn& txn, std::string_view origin,
+                                             std::uint64_t head) const {
+  if (head == 0) return crypto::Hash256{};
+  auto last = log_.get(txn, origin, head);
+  if (!last) return std::unexpected(from_storage(last.error()));
+  return crypto::envelope_hash(*last);
+}
+
+Result<std::uint64_t> NodeStore::append_local(storage::WriteTxn& txn, std::string_view kind,
+                                              const json& payload, std::int64_t now_ms) {
+  auto head = log_.head(txn, identity_.code);
+  if (!head) return std::unexpected(from_storage(head.error()));
+  auto prev = head_hash(txn, identity_.code, *head);
+  if (!prev) return std::unexpected(prev.error());
+  crypto::Event event;
+  event.origin = identity_.code;
+  event.seq = *head + 1;
+  event.time_ms = static_cast<std::uint64_t>(now_ms);
+  event.prev_hash = *prev;
+  event.kind = kind;
+  event.payload = payload.dump();
+  auto bytes = crypto::seal_envelope(event, identity_.sign.secret_key);
+  if (!bytes)
+    return std::unexpected(Error::internal("cannot build event: " + bytes.error().message));
+  auto appended = log_.append(txn, identity_.code, event.seq, *bytes);
+  if (!appended) return std::unexpected(from_storage(appended.error()));
+  return event.seq;
+}
+
+Result<json> NodeStore::file_case(storage::WriteTxn& txn, const FilingRequest& request,
+                                  std::int64_t now_ms) {
+  if (identity_.role != Role::kNode) {
+    return std::unexpected(
+        Error{405, "not_a_sector_node", "cases are filed at a sector node, not at the hub", ""});
+  }
+  const int year = riyadh_year(now_ms);
+  auto seq = read_counter(txn, meta_, case_seq_key(year));
+  if (!seq) return std::unexpected(seq.error());
+  if (auto r = write_counter(txn, meta_, case_seq_key(year), *seq + 1); !r)
+    return std::unexpected(r.error());
+  const std::string tracking = make_tracking_number(identity_.code, year, *seq + 1);
+  const std::string access_code = generate_access_code();
+  const auto normalized = normalize_access_code(access_code);
+  const std::int64_t due_ms = due_after_working_days(now_ms, kAnswerWorkingDays);
+  json payload = case_filed_payload(request, tracking, access_code_hash(tracking, *normalized),
+                                    now_ms, due_ms, identity_.seal_key);
+  auto appended = append_local(txn, kCaseFiled, payload, now_ms);
+  if (!appended) return std::unexpected(appended.error());
+  return json{{"tracking_number", tracking},
+              {"access_code", access_code},
+              {"status", "submitted"},
+              {"submitted_at", iso8601_utc(now_ms)},
+              {"due_at", iso8601_utc(due_ms)}};
+}
+
+Result<std::uint64_t> NodeStore::store_remote(storage::WriteTxn& txn, std::string_view origin,
+                                              std::span<const std::string> batch) {
+  if (origin == identity_.code) {
+    return std::unexpected(
+        Error::conflict("wrong_origin", "events of the hub's own chain cannot come from a node"));
+  }
+  auto head = log_.head(txn, origin);
+  if (!head) return std::unexpected(from_storage(head.error()));
+  auto hash = head_hash(txn, origin, *head);
+  if (!hash) return std::unexpected(hash.error());
+  auto plan = federation::plan_batch(federation::ChainHead{*head, *hash}, batch,
+                                     [&](std::uint64_t seq) -> std::optional<std::string_view> {
+                                       auto stored = log_.get(txn, origin, seq);
+                                       if (!stored) return std::nullopt;
+                                       return *stored;
+                                     });
+  if (!plan) {
+    bool gap = plan.error().status == federation::StoreOutcome::Status::kGap;
+    return std::unexpected(Error::conflict(gap ? "gap" : "fork", plan.error().message));
+  }
+  std::uint64_t new_head = *head;
+  for (std::size_t i = plan->first_new; i < batch.size(); ++i) {
+    auto appended = log_.append(txn, origin, new_head + 1, batch[i]);
+    if (!appended) {
+      if (appended.error().code == storage::ErrorCode::kMapFull)
+        return std::unexpected(from_storage(appended.error()));
+      return std::unexpected(Error::conflict("refused", "event " + std::to_string(new_head + 1) +
+                                                            " of " + std::string(origin) + ": " +
+                                                            appended.error().message));
+    }
+    ++new_head;
+  }
+  return new_head;
+}
+
+Result<void> NodeStore::set_hub_acked(storage::WriteTxn& txn, std::uint64_t cursor) {
+  return write_counter(txn, meta_, kHubAckedKey, cursor);
+}
+
+Result<void> NodeStore::enroll(const federation::EnrolledNode& node, bool replace,
+                               std::int64_t now_ms) {
+  if (!valid_node_code(node.code)) {
+    return std::unexpected(
+        Error::bad_request("invalid_code", "invalid node code '" + node.code + "'", "code"));
+  }
+  if (node.code == identity_.code) {
+    return std::unexpected(
+        Error::conflict("own_code", "a node cannot be enrolled under the hub's own code"));
+  }
+  Result<void> outcome;
+  auto written = env_->write([&](storage::WriteTxn& txn) -> storage::Result<void> {
+    auto refuse = [&](Error e) {
+      outcome = std::unexpected(std::move(e));
+      return storage::Result<void>(
+          std::unexpected(storage::Error{storage::ErrorCode::kConflict, "refused"}));
+    };
+    auto existing = enrolled(txn, node.code);
+    if (existing && !replace &&
+        (existing->curve_public != node.curve_public ||
+         existing->sign_public != node.sign_public)) {
+      return refuse(Error::conflict(
+          "already_enrolled",
+          node.code + " is enrolled with other keys; use --replace to rotate them"));
+    }
+    if (auto other = txn.find(enrolled_by_curve_, key_view(node.curve_public));
+        other && *other != node.code) {
+      return refuse(Error::conflict(
+          "key_in_use", "this CURVE key is already enrolled as " + std::string(*other)));
+    }
+    if (existing) {
+      if (auto r = txn.del(enrolled_by_curve_, key_view(existing->curve_public)); !r)
+        return std::unexpected(r.error());
+    }
+    // A rotated signing key still verifies the history it signed: the old
+    // key is kept with the last sequence number the hub holds under it.
+    json previous = json::array();
+    if (existing) {
+      json old = json::parse(*txn.find(enrolled_, node.code), nullptr, false);
+      if (old.is_object() && old.contains("previous") && old["previous"].is_array()) {
+        previous = old["previous"];
+      }
+      if (existing->sign_public != node.sign_public) {
+        auto head = log_.head(txn, node.code);
+        if (!head) return std::unexpected(head.error());
+        previous.push_back(
+            json{{"sign_public", crypto::to_hex(existing->sign_public)}, {"last_seq", *head}});
+      }
+    }
+    json record{{"code", node.code},
+                {"curve_public", federation::z85_encode(node.curve_public)},
+                {"sign_public", crypto::to_hex(node.sign_public)},
+                {"enrolled_at", iso8601_utc(now_ms)},
+                {"previous", previous}};
+    if (auto r = txn.put(enrolled_, node.code, record.dump()); !r) return r;
+    return txn.put(enrolled_by_curve_, key_view(node.curve_public), node.code);
+  });
+  if (!outcome) return outcome;
+  if (!written) return std::unexpected(from_storage(written.error()));
+  return {};
+}
+
+std::optional<federation::EnrolledNode> NodeStore::enrolled(const storage::Txn& txn,
+                                                            std::string_view code) const {
+  auto v = txn.find(enrolled_, code);
+  if (!v) return std::nullopt;
+  return parse_enrolled(*v);
+}
+
+std::optional<federation::EnrolledNode> NodeStore::by_curve_key(
+    const crypto::CurvePublicKey& key) const {
+  auto txn = env_->begin_read();
+  if (!txn) return std::nullopt;  // fail closed
+  auto code = txn->find(enrolled_by_curve_, key_view(key));
+  if (!code) return std::nullopt;
+  auto node = enrolled(*txn, *code);
+  if (!node || node->curve_public != key) return std::nullopt;
+  return node;
+}
+
+std::optional<federation::EnrolledNode> NodeStore::by_code(std::string_view code) const {
+  auto txn = env_->begin_read();
+  if (!txn) return std::nullopt;
+  return enrolled(*txn, code);
+}
+
+Result<json> NodeStore::lookup_case(std::string_view tracking_number,
+                                    std::string_view access_code) {
+  const auto not_found = Error::not_found("no case with this tracking number and access code");
+  auto code = normalize_access_code(access_code);
+  if (!code) return std::unexpected(not_found);
+  auto txn = env_->begin_read();
+  if (!txn) return std::unexpected(from_storage(txn.error()));
+  auto value = txn->find(cases_, tracking_number);
+  if (!value) return std::unexpected(not_found);
+  json state = json::parse(*value);
+  auto stored = crypto::from_hex(state["access_hash"].get<std::string>());
+  auto given = access_code_hash(tracking_number, *code);
+  if (!stored || !crypto::equal_constant_time(*stored, given)) return std::unexpected(not_found);
+  return public_case_view(state);
+}
+
+Result<std::uint64_t> NodeStore::head(std::string_view origin) {
+  auto txn = env_->begin_read();
+  if (!txn) return std::unexpected(from_storage(txn.error()));
+  auto h = log_.head(*txn, origin);
+  if (!h) return std::unexpected(from_storage(h.error()));
+  return *h;
+}
+
+Result<std::vector<std::string>> NodeStore::read_events(std::string_view origin,
+                                                        std::uint64_t from_seq,
+                                                        std::size_t max_events,
+                                                        std::size_t max_bytes) {
+  auto txn = env_->begin_read();
+  if (!txn) return std::unexpected(from_storage(txn.error()));
+  std::vector<std::string> out;
+  std::size_t bytes = 0;
+  auto r = log_.scan(*txn, origin, from_seq, [&](std::uint64_t, std::string_view value) {
+    if (!out.empty() && bytes + value.size() > max_bytes) return false;
+    out.emplace_back(value);
+    bytes += value.size();
+    return out.size() < max_events;
+  });
+  if (!r) return std::unexpected(from_storage(r.error()));
+  return out;
+}
+
+Result<StoreStats> NodeStore::stats() {
+  auto txn = env_->begin_read();
+  if (!txn) return std::unexpected(from_storage(txn.error()));
+  StoreStats s;
+  auto cases = read_counter(*txn, meta_, kCasesCountKey);
+  if (!cases) return std::unexpected(cases.error());
+  s.cases = *cases;
+  auto acked = read_counter(*txn, meta_, kHubAckedKey);
+  if (!acked) return std::unexpected(acked.error());
+  s.hub_acked = *acked;
+  auto r = log_.streams(*txn, [&](std::string_view stream, std::uint64_t head) {
+    s.streams[std::string(stream)] = head;
+  });
+  if (!r) return std::unexpected(from_storage(r.error()));
+  return s;
+}
+
+Result<std::vector<std::string>> NodeStore::tracking_numbers() {
+  auto txn = env_->begin_read();
+  if (!txn) return std::unexpected(from_storage(txn.error()));
+  std::vector<std::string> out;
+  auto r = txn->scan(cases_, "", [&](std::string_view key, std::string_view) {
+    out.emplace_back(key);
+    return true;
+  });
+  if (!r) return std::unexpected(from_storage(r.error()));
+  return out;
+}
+
+Result<VerifyReport> NodeStore::verify() {
+  auto txn = env_->begin_read();
+  if (!txn) return std::unexpected(from_storage(txn.error()));
+  VerifyReport report;
+  std::vector<std::pair<std::string, std::uint64_t>> streams;
+  auto listed =
+      log_.streams(*txn, [&](std::string_view s, std::uint64_t h) { streams.emplace_back(s, h); });
+  if (!listed) return std::unexpected(from_storage(listed.error()));
+  std::uint64_t filed = 0;
+  for (const auto& [stream, head] : streams) {
+    auto fault = [&, stream = stream](std::uint64_t seq, const std::string& what) {
+      return Error{
+          1, "fault", "stream " + stream + " event " + std::to_string(seq) + ": " + what, {}};
+    };
+    // The key that signed each event: our own, or the enrolled node's — its
+    // earlier keys for the events it signed before a rotation.
+    crypto::SignPublicKey current{};
+    std::vector<std::pair<std::uint64_t, crypto::SignPublicKey>> rotated;  // (last_seq, key)
+    if (stream == identity_.code) {
+      current = identity_.sign.public_key;
+    } else if (auto node = enrolled(*txn, stream)) {
+      current = node->sign_public;
+      json record = json::parse(*txn->find(enrolled_, stream), nullptr, false);
+      if (record.is_object() && record.contains("previous") && record["previous"].is_array()) {
+        for (const auto& p : record["previous"]) {
+          if (!p.is_object() || !p.contains("last_seq") || !p["last_seq"].is_number_unsigned() ||
+              !p.contains("sign_public") || !p["sign_public"].is_string()) {
+            return std::unexpected(
+                Error{1, "fault", "stream " + stream + ": malformed key history", {}});
+          }
+          auto key = crypto::array_from_hex<32>(p["sign_public"].get<std::string>());
+          if (!key)
+            return std::unexpected(
+                Error{1, "fault", "stream " + stream + ": malformed key history", {}});
+          rotated.emplace_back(p["last_seq"].get<std::uint64_t>(), *key);
+        }
+      }
+    } else {
+      return std::unexpected(
+          Error{1, "fault", "stream " + stream + ": no enrolled key to verify it with", {}});
+    }
+    auto key_for = [&](std::uint64_t seq) {
+      for (const auto& [last_seq, key] : rotated) {
+        if (seq <= last_seq) return key;
+      }
+      return current;
+    };
+    crypto::Hash256 prev{};
+    std::uint64_t expected = 1;
+    std::optional<Error> found;
+    auto r = log_.scan(*txn, stream, 1, [&](std::uint64_t seq, std::string_view bytes) {
+      if (seq != expected) {
+        found = fault(expected, "missing (next stored is " + std::to_string(seq) + ")");
+        return false;
+      }
+      auto event = crypto::decode_envelope(bytes);
+      if (!event) {
+        found = fault(seq, "does not decode: " + event.error().message);
+        return false;
+      }
+      if (event->origin != stream || event->seq != seq) {
+        found = fault(seq, "claims to be " + event->origin + "#" + std::to_string(event->seq));
+        return false;
+      }
+      if (!crypto::verify_envelope(bytes, key_for(seq))) {
+        found = fault(seq, "signature does not verify");
+        return false;
+      }
+      if (event->prev_hash != prev) {
+        found = fault(seq, "does not chain to the event before it (prev_hash mismatch)");
+        return false;
+      }
+      if (event->kind == kCaseFiled) ++filed;
+      prev = crypto::envelope_hash(bytes);
+      ++expected;
+      return true;
+    });
+    if (!r) return std::unexpected(from_storage(r.error()));
+    if (found) return std::unexpected(*found);
+    if (expected - 1 != head) {
+      return std::unexpected(
+          fault(expected, "missing: the head says " + std::to_string(head) + " events"));
+    }
+    report.streams[stream] = head;
+  }
+  auto cases = read_counter(*txn, meta_, kCasesCountKey);
+  if (!cases) return std::unexpected(cases.error());
+  if (*cases != filed) {
+    return std::unexpected(Error{1,
+                                 "fault",
+                                 "the case view counts " + std::to_string(*cases) +
+                                     " cases but the log files " + std::to_string(filed),
+                                 {}});
+  }
+  report.cases = filed;
+  return report;
+}
+
+}  // namespace tawasul::node
