@@ -108,6 +108,34 @@ Result<Bytes> open_sealed(const SealKey& key, ByteView sealed, ByteView context)
   return out;
 }
 
+PasswordCost PasswordCost::interactive() {
+  return {crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE};
+}
+
+PasswordCost PasswordCost::minimal() {
+  return {crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN};
+}
+
+Result<std::string> hash_password(std::string_view password, PasswordCost cost) {
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(out, password.data(), password.size(), cost.opslimit, cost.memlimit) != 0) {
+    return std::unexpected(Error{ErrorCode::kSodium, "cannot hash the password (out of memory?)"});
+  }
+  return std::string(out);
+}
+
+bool verify_password(std::string_view hash, std::string_view password) {
+  if (hash.size() >= crypto_pwhash_STRBYTES) return false;
+  std::string terminated(hash);  // libsodium reads a C string
+  return crypto_pwhash_str_verify(terminated.c_str(), password.data(), password.size()) == 0;
+}
+
+std::string random_token() {
+  std::array<std::uint8_t, 32> bytes{};
+  randombytes_buf(bytes.data(), bytes.size());
+  return to_hex(bytes);
+}
+
 std::string to_hex(ByteView bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;

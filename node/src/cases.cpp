@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "node/time_util.hpp"
+#include "node/workflow.hpp"
 
 namespace tawasul::node {
 namespace {
@@ -37,9 +38,39 @@ json channel_label(std::string_view channel) {
   return label("البريد الإلكتروني", "E-mail");
 }
 
+// What the beneficiary reads for each step of the history.
+json event_label(std::string_view event) {
+  if (event == "filed") {
+    return label("تم استلام طلبك وسيتم الرد عليه خلال خمسة أيام عمل",
+                 "Your case was received; you will be answered within five working days");
+  }
+  if (event == "assign")
+    return label("تمت إحالة طلبك إلى الجهة المختصة", "Your case was passed to the competent unit");
+  if (event == "start") return label("بدأت معالجة طلبك", "Work on your case has started");
+  if (event == "request_info")
+    return label("نحتاج إلى معلومات إضافية منك", "We need more information from you");
+  if (event == "provide_info") return label("تم استلام ردك", "Your reply was received");
+  if (event == "answer") return label("تم الرد على طلبك", "Your case was answered");
+  if (event == "reject") {
+    return label("نعتذر عن الطلب لأنه خارج نطاق الاختصاص",
+                 "Your case was declined as out of scope");
+  }
+  if (event == "transfer")
+    return label("تمت إحالة طلبك إلى جهة أخرى", "Your case was transferred to another unit");
+  if (event == "close") return label("تم إغلاق الطلب", "Your case was closed");
+  if (event == "reply")
+    return label("رسالة من فريق رعاية المستفيدين", "A message from the beneficiary care team");
+  return label("تحديث على طلبك", "An update on your case");
+}
+
 json status_label(std::string_view status) {
   if (status == "submitted") return label("تم الاستلام", "Received");
-  return label(status.data(), status.data());
+  if (status == "assigned") return label("تمت الإحالة إلى الجهة المختصة", "Assigned");
+  if (status == "in_progress") return label("قيد المعالجة", "In progress");
+  if (status == "waiting_for_beneficiary") return label("بانتظار ردك", "Waiting for your reply");
+  if (status == "answered") return label("تم الرد", "Answered");
+  if (status == "closed") return label("مغلق", "Closed");
+  return label("غير معروف", "Unknown");
 }
 
 std::string trim(std::string_view s) {
@@ -407,6 +438,122 @@ json case_filed_payload(const FilingRequest& request, const std::string& trackin
               {"due_at_ms", due_ms}};
 }
 
+namespace {
+
+// The text fields each workflow event carries, and the longest each may be.
+struct TextField {
+  const char* name;
+  std::size_t max_chars;
+};
+std::vector<TextField> required_fields(CaseAction action) {
+  switch (action) {
+    case CaseAction::kAssign:
+      return {{"unit", 64}};
+    case CaseAction::kStart:
+      return {{"assignee", 64}};
+    case CaseAction::kRequestInfo:
+      return {{"question", 5000}};
+    case CaseAction::kProvideInfo:
+      return {{"reply", 5000}};
+    case CaseAction::kAnswer:
+      return {{"answer", 5000}};
+    case CaseAction::kReject:
+      return {{"reason", 5000}};
+    case CaseAction::kTransfer:
+      return {{"to_unit", 64}, {"reason", 5000}};
+    case CaseAction::kClose:
+      return {{"reason", 64}};
+    case CaseAction::kAddNote:
+    case CaseAction::kReply:
+      return {{"text", 5000}};
+  }
+  return {};
+}
+
+// Applies a workflow event to a filed case: checks that the origin owns the
+// case, that the state machine allows the action (workflow.hpp) and that the
+// payload carries what the action needs; returns the new state.
+Result<json> fold_workflow_event(const json& state, const crypto::Event& event, CaseAction action,
+                                 const json& payload) {
+  const std::string kind = event.kind;
+  if (state.is_null()) {
+    return std::unexpected(Error::conflict("unknown_case", kind + " for a case never filed"));
+  }
+  if (state["owner"] != event.origin) {
+    return std::unexpected(Error::conflict("wrong_owner", kind + " from " + event.origin +
+                                                              " for a case owned by " +
+                                                              state["owner"].get<std::string>()));
+  }
+  auto status = parse_status(state["status"].get<std::string>());
+  if (!status) return std::unexpected(Error::internal("case in unknown state"));
+  auto next = next_status(*status, action);
+  if (!next) return std::unexpected(refusal(*status, action));
+
+  auto malformed = [&](std::string what) {
+    return std::unexpected(Error::bad_request("malformed_event", kind + " " + what));
+  };
+  if (!payload.contains("by") || !payload["by"].is_string() ||
+      payload["by"].get<std::string>().empty()) {
+    return malformed("lacks by");
+  }
+  json entry{{"event", action_name(action)},
+             {"at_ms", event.time_ms},
+             {"status", status_name(*next)},
+             {"by", payload["by"]}};
+  for (const auto& field : required_fields(action)) {
+    if (!payload.contains(field.name) || !payload[field.name].is_string()) {
+      return malformed(std::string("lacks ") + field.name);
+    }
+    const auto& text = payload[field.name].get_ref<const std::string&>();
+    if (text.empty() || invalid_utf8_offset(text) || utf8_length(text) > field.max_chars) {
+      return malformed(std::string("has an invalid ") + field.name);
+    }
+    entry[field.name] = text;
+  }
+  if (action == CaseAction::kAddNote) entry["internal"] = true;
+
+  json s = state;
+  s["status"] = status_name(*next);
+  s["updated_at_ms"] = event.time_ms;
+  s["events"].push_back(json{{"origin", event.origin}, {"seq", event.seq}});
+  switch (action) {
+    case CaseAction::kAssign:
+      s["unit"] = payload["unit"];
+      s["assignee"] = payload.contains("assignee") && payload["assignee"].is_string()
+                          ? payload["assignee"]
+                          : json();
+      if (!s["assignee"].is_null()) entry["assignee"] = s["assignee"];
+      break;
+    case CaseAction::kTransfer:
+      s["unit"] = payload["to_unit"];
+      s["assignee"] = nullptr;
+      break;
+    case CaseAction::kStart:
+      s["assignee"] = payload["assignee"];
+      break;
+    case CaseAction::kRequestInfo:
+      s["question"] = payload["question"];
+      break;
+    case CaseAction::kProvideInfo:
+      s.erase("question");
+      break;
+    case CaseAction::kAnswer:
+      s["outcome"] = "answered";
+      s["answer"] = payload["answer"];
+      break;
+    case CaseAction::kReject:
+      s["outcome"] = "rejected";
+      s["answer"] = payload["reason"];
+      break;
+    default:
+      break;
+  }
+  s["history"].push_back(entry);
+  return s;
+}
+
+}  // namespace
+
 Result<json> fold_case_event(const json& state, const crypto::Event& event, const json& payload) {
   if (event.kind == kCaseFiled) {
     if (!state.is_null()) {
@@ -456,39 +603,49 @@ Result<json> fold_case_event(const json& state, const crypto::Event& event, cons
                                      {"channel", payload["channel"]}}});
     return s;
   }
-  return std::unexpected(
-      Error::bad_request("unknown_event", "no fold for event kind " + event.kind));
+  auto action = action_of_event(event.kind);
+  if (!action) {
+    return std::unexpected(
+        Error::bad_request("unknown_event", "no fold for event kind " + event.kind));
+  }
+  return fold_workflow_event(state, event, *action, payload);
 }
 
 json public_case_view(const json& state) {
   json history = json::array();
   for (const auto& h : state["history"]) {
-    json entry{{"event", h["event"]},
+    // Internal notes, and who on the staff did what, stay inside.
+    if (h.value("internal", false)) continue;
+    const std::string event = h["event"];
+    json entry{{"event", event},
+               {"event_label", event_label(event)},
                {"at", iso8601_utc(h["at_ms"].get<std::int64_t>())},
                {"status", h["status"]},
                {"status_label", status_label(h["status"].get<std::string>())}};
-    if (h["event"] == "filed") {
-      entry["text"] =
-          label("تم استلام طلبك وسيتم الرد عليه خلال خمسة أيام عمل",
-                "Your case was received; you will be answered within five working days");
+    for (const char* field : {"question", "reply", "answer", "reason", "text"}) {
+      if (h.contains(field)) entry[field] = h[field];
     }
     history.push_back(entry);
   }
   const std::string status = state["status"];
-  return json{{"tracking_number", state["tracking_number"]},
-              {"owner", state["owner"]},
-              {"type", state["type"]},
-              {"type_label", type_label(state["type"].get<std::string>())},
-              {"subject", state["subject"]},
-              {"description", state["description"]},
-              {"channel", state["channel"]},
-              {"channel_label", channel_label(state["channel"].get<std::string>())},
-              {"status", status},
-              {"status_label", status_label(status)},
-              {"submitted_at", iso8601_utc(state["submitted_at_ms"].get<std::int64_t>())},
-              {"due_at", iso8601_utc(state["due_at_ms"].get<std::int64_t>())},
-              {"beneficiary", json{{"name", state["beneficiary"]["name"]}}},
-              {"history", history}};
+  json view{{"tracking_number", state["tracking_number"]},
+            {"owner", state["owner"]},
+            {"type", state["type"]},
+            {"type_label", type_label(state["type"].get<std::string>())},
+            {"subject", state["subject"]},
+            {"description", state["description"]},
+            {"channel", state["channel"]},
+            {"channel_label", channel_label(state["channel"].get<std::string>())},
+            {"status", status},
+            {"status_label", status_label(status)},
+            {"submitted_at", iso8601_utc(state["submitted_at_ms"].get<std::int64_t>())},
+            {"due_at", iso8601_utc(state["due_at_ms"].get<std::int64_t>())},
+            {"beneficiary", json{{"name", state["beneficiary"]["name"]}}},
+            {"history", history}};
+  for (const char* field : {"question", "answer", "outcome"}) {
+    if (state.contains(field)) view[field] = state[field];
+  }
+  return view;
 }
 
 }  // namespace tawasul::node

@@ -27,6 +27,8 @@ Commands:
            --data HUBDIR --code C --curve-public Z85 --sign-public HEX
   verify   --data DIR                               check every chain and signature in a store
   cases    --data DIR                               list the tracking numbers a store holds
+  staff add --data DIR --id ID --name N --unit U --role R (--password-file F | --password-stdin)
+                                                   create a staff account at a node
   demo     [--dir DIR]                              start a hub and two nodes on loopback
 
 `tawasul COMMAND --help` shows a command's options.
@@ -213,6 +215,81 @@ int cmd_cases(int argc, const char* const* argv) {
   return 0;
 }
 
+int cmd_staff(int argc, const char* const* argv) {
+  if (argc < 2 || std::string(argv[1]) != "add") {
+    std::cerr << "usage: tawasul staff add --data DIR --id ID --name NAME --unit UNIT --role ROLE "
+                 "[--role ROLE…] [--confidential] (--password-file FILE | --password-stdin)\n";
+    return 1;
+  }
+  std::string data;
+  std::string id;
+  std::string name;
+  std::string unit;
+  std::vector<std::string> roles;
+  std::string password_file;
+  po::options_description o("tawasul staff add");
+  o.add_options()("data", po::value(&data)->required(), "the node's data directory")(
+      "id", po::value(&id)->required(), "login id: 2..64 of a-z 0-9 . _ -")(
+      "name", po::value(&name)->required(), "display name")("unit", po::value(&unit)->required(),
+                                                            "the org unit the member belongs to")(
+      "role", po::value(&roles)->required(),
+      "employee, unit_head, coordinator, node_admin, call_centre_agent or auditor (repeatable)")(
+      "confidential", "may see the unit's confidential cases")(
+      "password-file", po::value(&password_file), "read the password from this file's first line")(
+      "password-stdin", "read the password from standard input's first line");
+  auto vm = parse(argc - 1, argv + 1, o,
+                  "tawasul staff add --data DIR --id ID --name NAME --unit UNIT --role ROLE");
+  std::string password;
+  if (!password_file.empty()) {
+    std::ifstream in(password_file);
+    if (!in) throw std::runtime_error("cannot read " + password_file);
+    std::getline(in, password);
+  } else if (vm.count("password-stdin")) {
+    std::getline(std::cin, password);
+  } else {
+    throw std::runtime_error(
+        "give --password-file FILE or --password-stdin (never a password on the command line)");
+  }
+  json body{{"id", id},
+            {"name", name},
+            {"unit", unit},
+            {"roles", roles},
+            {"confidential", vm.count("confidential") > 0}};
+  auto member = parse_staff_member(body);
+  if (!member) {
+    std::cerr << "tawasul staff add: " << member.error().message << "\n";
+    return 1;
+  }
+  if (auto ok = check_password(password); !ok) {
+    std::cerr << "tawasul staff add: " << ok.error().message << "\n";
+    return 1;
+  }
+  auto hash = crypto::hash_password(password);
+  if (!hash) {
+    std::cerr << "tawasul staff add: " << hash.error().message << "\n";
+    return 1;
+  }
+  auto store = open_existing(data);
+  if (!store) {
+    std::cerr << "tawasul staff add: " << store.error().message << "\n";
+    return 1;
+  }
+  Result<void> added;
+  auto written = (*store)->env().write([&](storage::WriteTxn& txn) -> storage::Result<void> {
+    added = (*store)->staff().add(txn, *member, *hash, SystemClock().now_ms());
+    if (!added)
+      return std::unexpected(storage::Error{storage::ErrorCode::kInvalid, added.error().message});
+    return {};
+  });
+  if (!added || !written) {
+    std::cerr << "tawasul staff add: " << (!added ? added.error().message : written.error().message)
+              << "\n";
+    return 1;
+  }
+  std::cout << "added " << member->id << " (" << member->unit << ")\n";
+  return 0;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -235,6 +312,7 @@ int run_cli(int argc, char** argv) {
     if (command == "verify") return cmd_verify(sub_argc, sub_argv);
     if (command == "cases") return cmd_cases(sub_argc, sub_argv);
     if (command == "demo") return run_demo(sub_argc, sub_argv);
+    if (command == "staff") return cmd_staff(sub_argc, sub_argv);
     std::cerr << "tawasul: unknown command '" << command << "'\n\n" << kUsage;
     return 1;
   } catch (const po::error& e) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "http_util.hpp"
 #include "node/time_util.hpp"
 #include "node/tracking.hpp"
 
@@ -11,35 +12,18 @@ namespace tawasul::node {
 
 using nlohmann::json;
 
-namespace {
-
-constexpr const char* kJson = "application/json; charset=utf-8";
-
-void send_json(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  // Replace, never throw, should a string ever hold invalid UTF-8.
-  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), kJson);
-}
-
-void send_error(httplib::Response& res, const Error& e) {
-  send_json(res, e.status, e.to_json());
-}
-
-bool is_json_content_type(const httplib::Request& req) {
-  std::string type = req.get_header_value("Content-Type");
-  std::transform(type.begin(), type.end(), type.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return type == "application/json" || type.starts_with("application/json;");
-}
-
-}  // namespace
-
 HttpApi::HttpApi(NodeStore& store, Writer& writer, const Clock& clock,
                  std::function<json()> federation_status)
     : store_(store),
       writer_(writer),
       clock_(clock),
       federation_status_(std::move(federation_status)),
+      policy_(store.identity().code,
+              [](std::string_view unit, std::string_view ancestor) {
+                return unit == ancestor ||
+                       (unit.size() > ancestor.size() && unit.starts_with(ancestor) &&
+                        unit[ancestor.size()] == '.');
+              }),
       server_(std::make_unique<httplib::Server>()) {
   routes();
 }
@@ -104,6 +88,8 @@ void HttpApi::routes() {
     send_error(res, Error::internal("internal error"));
   });
 
+  staff_routes();
+
   s.Get("/api/v1/health", [this](const httplib::Request&, httplib::Response& res) {
     auto stats = store_.stats();
     if (!stats) {
@@ -162,6 +148,22 @@ void HttpApi::routes() {
     }
     std::string code = req.get_header_value("X-Access-Code");
     if (code.empty()) code = req.get_param_value("access_code");
+    if (code.empty()) {
+      // Staff read through their session, within their unit's subtree.
+      if (auto me = authenticate(req)) {
+        auto state = store_.staff_case_view(tracking);
+        if (!state) return send_error(res, state.error());
+        const std::string unit = state->value("unit", "");
+        CaseScope scope{unit, state->value("confidential", false)};
+        if (!policy_.may_read(*me, scope)) {
+          audit_denial(*me, "read", tracking);
+          return send_error(res,
+                            Error{403, "forbidden", "your role or unit does not allow this", ""});
+        }
+        res.set_header("Cache-Control", "no-store");
+        return send_json(res, 200, *state);
+      }
+    }
     auto found = store_.lookup_case(tracking, code);
     if (!found) {
       send_error(res, found.error());

@@ -80,12 +80,16 @@ Result<std::unique_ptr<NodeStore>> NodeStore::open(const std::filesystem::path& 
     if (!dbi) return std::unexpected(from_storage(dbi.error()));
     *slot = *dbi;
   }
+  auto staff = StaffDirectory::open(*store->env_);
+  if (!staff) return std::unexpected(staff.error());
+  store->staff_.emplace(std::move(*staff));
   NodeStore* self = store.get();
   store->log_.set_apply_hook([self](storage::WriteTxn& txn, std::string_view stream,
                                     std::uint64_t seq,
                                     std::string_view bytes) -> storage::Result<void> {
     auto applied = self->apply(txn, stream, seq, bytes);
     if (!applied) {
+      self->fold_error_ = applied.error();
       auto code = applied.error().code == "map_full" ? storage::ErrorCode::kMapFull
                                                      : storage::ErrorCode::kInvalid;
       return std::unexpected(storage::Error{code, applied.error().message});
@@ -141,6 +145,7 @@ Result<crypto::Hash256> NodeStore::head_hash(const storage::Txn& txn, std::strin
 
 Result<std::uint64_t> NodeStore::append_local(storage::WriteTxn& txn, std::string_view kind,
                                               const json& payload, std::int64_t now_ms) {
+  fold_error_.reset();
   auto head = log_.head(txn, identity_.code);
   if (!head) return std::unexpected(from_storage(head.error()));
   auto prev = head_hash(txn, identity_.code, *head);
@@ -156,7 +161,14 @@ Result<std::uint64_t> NodeStore::append_local(storage::WriteTxn& txn, std::strin
   if (!bytes)
     return std::unexpected(Error::internal("cannot build event: " + bytes.error().message));
   auto appended = log_.append(txn, identity_.code, event.seq, *bytes);
-  if (!appended) return std::unexpected(from_storage(appended.error()));
+  if (!appended) {
+    if (fold_error_ && appended.error().code != storage::ErrorCode::kMapFull) {
+      Error refused = *fold_error_;
+      fold_error_.reset();
+      return std::unexpected(refused);
+    }
+    return std::unexpected(from_storage(appended.error()));
+  }
   return event.seq;
 }
 
@@ -186,8 +198,38 @@ Result<json> NodeStore::file_case(storage::WriteTxn& txn, const FilingRequest& r
               {"due_at", iso8601_utc(due_ms)}};
 }
 
+Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tracking_number,
+                                    CaseAction action, const std::string& by, const json& fields,
+                                    std::int64_t now_ms, const Authorize& authorize) {
+  auto value = txn.find(cases_, tracking_number);
+  if (!value) return std::unexpected(Error::not_found("no case " + std::string(tracking_number)));
+  json state = json::parse(*value);
+  if (state["owner"] != identity_.code) {
+    return std::unexpected(Error::conflict(
+        "not_owner", "case " + std::string(tracking_number) + " is owned by " +
+                         state["owner"].get<std::string>() + "; only its owner changes it"));
+  }
+  if (authorize) {
+    if (auto allowed = authorize(state); !allowed) return std::unexpected(allowed.error());
+  }
+  auto status = parse_status(state["status"].get<std::string>());
+  if (!status) return std::unexpected(Error::internal("case in unknown state"));
+  if (!next_status(*status, action)) return std::unexpected(refusal(*status, action));
+  if (!fields.is_object())
+    return std::unexpected(Error::bad_request("wrong_type", "fields must be an object"));
+  json payload = fields;
+  payload["tracking_number"] = tracking_number;
+  payload["by"] = by;
+  auto appended = append_local(txn, event_kind(action), payload, now_ms);
+  if (!appended) return std::unexpected(appended.error());
+  auto updated = txn.find(cases_, tracking_number);
+  if (!updated) return std::unexpected(Error::internal("case vanished after its event"));
+  return public_case_view(json::parse(*updated));
+}
+
 Result<std::uint64_t> NodeStore::store_remote(storage::WriteTxn& txn, std::string_view origin,
                                               std::span<const std::string> batch) {
+  fold_error_.reset();
   if (origin == identity_.code) {
     return std::unexpected(
         Error::conflict("wrong_origin", "events of the hub's own chain cannot come from a node"));
@@ -325,6 +367,24 @@ Result<json> NodeStore::lookup_case(std::string_view tracking_number,
   auto given = access_code_hash(tracking_number, *code);
   if (!stored || !crypto::equal_constant_time(*stored, given)) return std::unexpected(not_found);
   return public_case_view(state);
+}
+
+Result<json> NodeStore::staff_case_view(std::string_view tracking_number) {
+  auto txn = env_->begin_read();
+  if (!txn) return std::unexpected(from_storage(txn.error()));
+  auto value = txn->find(cases_, tracking_number);
+  if (!value) return std::unexpected(Error::not_found("no case " + std::string(tracking_number)));
+  json state = json::parse(*value);
+  state.erase("access_hash");
+  state.erase("events");
+  json beneficiary{{"name", state["beneficiary"]["name"]}};
+  state["beneficiary"] = beneficiary;
+  for (auto& h : state["history"]) {
+    if (h.contains("at_ms")) h["at"] = iso8601_utc(h["at_ms"].get<std::int64_t>());
+  }
+  state["submitted_at"] = iso8601_utc(state["submitted_at_ms"].get<std::int64_t>());
+  state["due_at"] = iso8601_utc(state["due_at_ms"].get<std::int64_t>());
+  return state;
 }
 
 Result<std::uint64_t> NodeStore::head(std::string_view origin) {

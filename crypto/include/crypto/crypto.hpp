@@ -79,6 +79,23 @@ Bytes seal(const SealKey& key, ByteView plaintext, ByteView context);
 // Fails with kAuthentication if the value was altered or the context differs.
 Result<Bytes> open_sealed(const SealKey& key, ByteView sealed, ByteView context);
 
+// Argon2id work factors. `interactive` is libsodium's interactive level (about
+// 64 MiB and a tenth of a second); `minimal` is for tests only.
+struct PasswordCost {
+  unsigned long long opslimit;
+  std::size_t memlimit;
+  static PasswordCost interactive();
+  static PasswordCost minimal();
+};
+// An Argon2id hash in libsodium's self-describing string form (salt included).
+Result<std::string> hash_password(std::string_view password,
+                                  PasswordCost cost = PasswordCost::interactive());
+// True when `password` matches `hash` (constant time in the hash comparison).
+bool verify_password(std::string_view hash, std::string_view password);
+
+// 32 random bytes as 64 hex digits: a bearer token or a session id.
+std::string random_token();
+
 std::string to_hex(ByteView bytes);
 Result<Bytes> from_hex(std::string_view hex);
 // Parses exactly N bytes of hex into an array.

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "node/access.hpp"
 #include "node/clock.hpp"
 #include "node/error.hpp"
 #include "node/node_store.hpp"
@@ -20,7 +21,8 @@
 
 namespace httplib {
 class Server;
-}
+struct Request;
+}  // namespace httplib
 
 namespace tawasul::node {
 
@@ -39,6 +41,10 @@ class HttpApi {
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;
 
+  // Replaces the access policy (by default: the root unit is the node's code
+  // and a unit "A.B" lies below "A"). Call before start().
+  void set_access_policy(AccessPolicy policy) { policy_ = std::move(policy); }
+
   // Binds the listening socket; returns the port.
   Result<int> bind(const HttpOptions& options);
   void start();
@@ -46,10 +52,23 @@ class HttpApi {
 
  private:
   void routes();
+  void staff_routes();  // http_staff.cpp: login, logout, me, staff accounts, case actions
+  // The staff member behind the request's session (Bearer token or cookie).
+  std::optional<StaffMember> authenticate(const httplib::Request& req) const;
+  void audit_denial(const StaffMember& who, const std::string& what, const std::string& target);
   NodeStore& store_;
   Writer& writer_;
   const Clock& clock_;
   std::function<nlohmann::json()> federation_status_;
+  AccessPolicy policy_;
+  // The Argon2id cost for passwords set through the API.
+  crypto::PasswordCost password_cost_ = crypto::PasswordCost::interactive();
+
+ public:
+  // Tests lower the Argon2id cost; production keeps the interactive level.
+  void set_password_cost(crypto::PasswordCost cost) { password_cost_ = cost; }
+
+ private:
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
 };

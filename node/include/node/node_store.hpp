@@ -9,6 +9,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,6 +23,8 @@
 #include "node/cases.hpp"
 #include "node/error.hpp"
 #include "node/identity.hpp"
+#include "node/staff.hpp"
+#include "node/workflow.hpp"
 #include "storage/env.hpp"
 #include "storage/event_log.hpp"
 
@@ -48,6 +51,8 @@ class NodeStore final : public federation::KeyDirectory {
                                                  const Identity& identity);
 
   storage::Env& env() { return *env_; }
+  // The node's staff accounts, sessions and audit log, in the same environment.
+  StaffDirectory& staff() { return *staff_; }
   const Identity& identity() const { return identity_; }
 
   // --- writes: call inside a write transaction ---------------------------
@@ -57,6 +62,23 @@ class NodeStore final : public federation::KeyDirectory {
   // receipt {tracking_number, access_code, status, submitted_at, due_at}.
   Result<nlohmann::json> file_case(storage::WriteTxn& txn, const FilingRequest& request,
                                    std::int64_t now_ms);
+
+  // Moves a case of this node through its lifecycle (workflow.hpp): checks
+  // the case exists here and is owned here, that its state allows `action`,
+  // and appends the action's event with `fields` (the texts the action needs,
+  // e.g. {"question": …}) and `by` (who acted). Returns the case's new public
+  // view. A refused action is a 409 naming the state and what it allows.
+  // `authorize`, when given, sees the case's current state inside the same
+  // transaction and may refuse (e.g. 403): permission and change are atomic.
+  using Authorize = std::function<Result<void>(const nlohmann::json& state)>;
+  Result<nlohmann::json> act_on_case(storage::WriteTxn& txn, std::string_view tracking_number,
+                                     CaseAction action, const std::string& by,
+                                     const nlohmann::json& fields, std::int64_t now_ms,
+                                     const Authorize& authorize = {});
+
+  // The case as staff see it: everything but the access hash and sealed data.
+  // not_found when absent.
+  Result<nlohmann::json> staff_case_view(std::string_view tracking_number);
 
   // Signs and appends an event of this node's own chain. Returns its seq.
   Result<std::uint64_t> append_local(storage::WriteTxn& txn, std::string_view kind,
@@ -108,12 +130,17 @@ class NodeStore final : public federation::KeyDirectory {
                                                    std::string_view code) const;
 
   Identity identity_;
+  // Why the fold hook last refused an event, so append_local can return the
+  // domain error rather than storage's. Touched only by the thread holding
+  // the write transaction.
+  std::optional<Error> fold_error_;
   std::unique_ptr<storage::Env> env_;
   storage::EventLog log_;
   storage::Dbi meta_{};
   storage::Dbi cases_{};
   storage::Dbi enrolled_{};
   storage::Dbi enrolled_by_curve_{};
+  std::optional<StaffDirectory> staff_;
 };
 
 }  // namespace tawasul::node

@@ -362,3 +362,28 @@ TEST_CASE("equal_constant_time compares contents and lengths", "[crypto][compare
   CHECK(crypto::equal_constant_time(crypto::Bytes{}, crypto::Bytes{}));
   CHECK_FALSE(crypto::equal_constant_time(crypto::Bytes{}, a));
 }
+
+TEST_CASE("an Argon2id password hash verifies the password and nothing else",
+          "[crypto][password]") {
+  REQUIRE(tawasul::crypto::initialize());
+  using tawasul::crypto::PasswordCost;
+  auto hash = tawasul::crypto::hash_password("كلمة-سر-طويلة 2026", PasswordCost::minimal());
+  REQUIRE(hash.has_value());
+  CHECK(hash->starts_with("$argon2id$"));
+  CHECK(tawasul::crypto::verify_password(*hash, "كلمة-سر-طويلة 2026"));
+  CHECK_FALSE(tawasul::crypto::verify_password(*hash, "كلمة-سر-طويلة 2025"));
+  CHECK_FALSE(tawasul::crypto::verify_password(*hash, ""));
+  CHECK_FALSE(tawasul::crypto::verify_password("not a hash", "x"));
+  auto again = tawasul::crypto::hash_password("كلمة-سر-طويلة 2026", PasswordCost::minimal());
+  REQUIRE(again.has_value());
+  CHECK(*again != *hash);  // a fresh salt each time
+}
+
+TEST_CASE("random tokens are 64 hex digits and do not repeat", "[crypto][token]") {
+  REQUIRE(tawasul::crypto::initialize());
+  auto a = tawasul::crypto::random_token();
+  auto b = tawasul::crypto::random_token();
+  CHECK(a.size() == 64);
+  CHECK(a.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(a != b);
+}

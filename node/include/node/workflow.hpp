@@ -1,0 +1,79 @@
+// The case lifecycle: one state machine, written down here above its code.
+//
+//                    assign                 start
+//   submitted ───────────────▶ assigned ───────────────▶ in_progress ◀──────────┐
+//       │                      │  ▲  │                   │   │   │               │
+//       │                      │  └──┘ assign (to a      │   │   │ request_info  │ provide_info
+//       │                      │  person), transfer      │   │   ▼               │ (the
+//       beneficiary) │                      │  (to another unit)      │   │ waiting_for_beneficiary
+//       │                      │                         │   │  (SLA clock paused)
+//       │ reject               │ reject                  │   │
+//       └──────────────────────┴─────────────────────────┤   │ answer
+//                                                        ▼   ▼
+//                                                       answered ──close──▶ closed
+//
+//   transfer from in_progress returns the case to `assigned` in the new unit.
+//   add_note (internal: the beneficiary never sees it) and reply (public) are
+//   allowed in every state but closed and leave the state as it is.
+//   reject is an answer whose outcome is "rejected": the case moves to
+//   `answered`, and (issue 4) the beneficiary may object to it like any answer.
+//
+// Each action is one event kind (`case.assigned`, …); the fold refuses an
+// event the current state does not allow, so replicated histories obey the
+// same machine. A refused action is a 409 naming the state and what it allows.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "node/error.hpp"
+
+namespace tawasul::node {
+
+enum class CaseStatus {
+  kSubmitted,
+  kAssigned,
+  kInProgress,
+  kWaitingForBeneficiary,
+  kAnswered,
+  kClosed
+};
+
+enum class CaseAction {
+  kAssign,
+  kStart,
+  kRequestInfo,
+  kProvideInfo,
+  kAnswer,
+  kReject,
+  kTransfer,
+  kClose,
+  kAddNote,
+  kReply,
+};
+
+inline constexpr CaseStatus kAllStatuses[] = {
+    CaseStatus::kSubmitted,  CaseStatus::kAssigned,
+    CaseStatus::kInProgress, CaseStatus::kWaitingForBeneficiary,
+    CaseStatus::kAnswered,   CaseStatus::kClosed};
+inline constexpr CaseAction kAllActions[] = {
+    CaseAction::kAssign,  CaseAction::kStart,  CaseAction::kRequestInfo, CaseAction::kProvideInfo,
+    CaseAction::kAnswer,  CaseAction::kReject, CaseAction::kTransfer,    CaseAction::kClose,
+    CaseAction::kAddNote, CaseAction::kReply};
+
+std::string_view status_name(CaseStatus status);  // "in_progress"
+std::string_view action_name(CaseAction action);  // "request_info"
+std::string_view event_kind(CaseAction action);   // "case.info_requested"
+std::optional<CaseStatus> parse_status(std::string_view name);
+std::optional<CaseAction> parse_action(std::string_view name);
+std::optional<CaseAction> action_of_event(std::string_view kind);
+
+// The state after `action`, or nullopt when `status` does not allow it.
+std::optional<CaseStatus> next_status(CaseStatus status, CaseAction action);
+std::vector<CaseAction> allowed_actions(CaseStatus status);
+// 409 "transition_not_allowed": "a case that is answered allows: close, add_note, reply".
+Error refusal(CaseStatus status, CaseAction action);
+
+}  // namespace tawasul::node

@@ -1,0 +1,51 @@
+#include "node/access.hpp"
+
+namespace tawasul::node {
+
+bool role_allows(StaffRole role, CaseAction action) {
+  using A = CaseAction;
+  switch (role) {
+    case StaffRole::kUnitHead:
+      if (action == A::kAssign) return true;
+      [[fallthrough]];
+    case StaffRole::kEmployee:
+      return action == A::kStart || action == A::kRequestInfo || action == A::kAnswer ||
+             action == A::kReject || action == A::kTransfer || action == A::kAddNote ||
+             action == A::kReply;
+    case StaffRole::kCoordinator:
+      return action == A::kAssign || action == A::kTransfer || action == A::kReject ||
+             action == A::kAddNote || action == A::kReply;
+    case StaffRole::kAuditor:
+    case StaffRole::kCallCentreAgent:
+    case StaffRole::kNodeAdmin:
+      return false;
+  }
+  return false;
+}
+
+bool role_reads(StaffRole role) {
+  return role == StaffRole::kEmployee || role == StaffRole::kUnitHead ||
+         role == StaffRole::kCoordinator || role == StaffRole::kAuditor;
+}
+
+bool AccessPolicy::in_scope(const StaffMember& member, const CaseScope& scope) const {
+  if (member.disabled) return false;
+  if (scope.confidential && !member.confidential) return false;
+  const std::string_view unit = scope.unit.empty() ? std::string_view(root_) : scope.unit;
+  return in_subtree_(unit, member.unit);
+}
+
+bool AccessPolicy::may_read(const StaffMember& member, const CaseScope& scope) const {
+  bool reader = false;
+  for (StaffRole r : member.roles) reader = reader || role_reads(r);
+  return reader && in_scope(member, scope);
+}
+
+bool AccessPolicy::may_act(const StaffMember& member, CaseAction action,
+                           const CaseScope& scope) const {
+  bool allowed = false;
+  for (StaffRole r : member.roles) allowed = allowed || role_allows(r, action);
+  return allowed && in_scope(member, scope);
+}
+
+}  // namespace tawasul::node

@@ -1,0 +1,278 @@
+// Staff and beneficiary actions over HTTP: login, logout, me, staff accounts,
+// lifecycle actions on a case, and the beneficiary's reply and acceptance.
+// Endpoints are listed in node/API.md.
+#include <httplib.h>
+
+#include "crypto/crypto.hpp"
+#include "http_util.hpp"
+#include "node/http_api.hpp"
+#include "node/time_util.hpp"
+#include "node/tracking.hpp"
+
+namespace tawasul::node {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kSessionCookie = "tawasul_session";
+
+Error unauthorized() {
+  return Error{401, "unauthorized", "sign in first: send Authorization: Bearer <token>", ""};
+}
+Error forbidden() {
+  return Error{403, "forbidden", "your role or unit does not allow this", ""};
+}
+
+std::string bearer_token(const httplib::Request& req) {
+  std::string auth = req.get_header_value("Authorization");
+  if (auth.starts_with("Bearer ")) return auth.substr(7);
+  // The web pages use an HttpOnly cookie instead.
+  std::string cookies = req.get_header_value("Cookie");
+  const std::string key = std::string(kSessionCookie) + "=";
+  for (std::size_t at = cookies.find(key); at != std::string::npos;
+       at = cookies.find(key, at + 1)) {
+    if (at == 0 || cookies[at - 1] == ' ' || cookies[at - 1] == ';') {
+      auto end = cookies.find(';', at);
+      return cookies.substr(at + key.size(),
+                            end == std::string::npos ? std::string::npos : end - at - key.size());
+    }
+  }
+  return {};
+}
+
+// Parses a JSON object body; an empty body is an empty object.
+Result<json> object_body(const httplib::Request& req) {
+  if (req.body.empty()) return json::object();
+  if (!is_json_content_type(req)) {
+    return std::unexpected(
+        Error{415, "unsupported_media_type", "send JSON (Content-Type: application/json)", ""});
+  }
+  json j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded())
+    return std::unexpected(Error::bad_request("malformed_json", "the body is not valid JSON"));
+  if (!j.is_object())
+    return std::unexpected(Error::bad_request("malformed_json", "the body must be a JSON object"));
+  return j;
+}
+
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// A dummy hash, so that an unknown staff id costs as much as a wrong password.
+const std::string& dummy_hash() {
+  static const std::string hash =
+      crypto::hash_password("no such account", crypto::PasswordCost::interactive()).value_or("");
+  return hash;
+}
+
+}  // namespace
+
+std::optional<StaffMember> HttpApi::authenticate(const httplib::Request& req) const {
+  std::string token = bearer_token(req);
+  if (token.empty()) return std::nullopt;
+  return store_.staff().session(token, clock_.now_ms());
+}
+
+// Records a refusal in the audit log, in its own small transaction (the
+// refused command itself wrote nothing).
+void HttpApi::audit_denial(const StaffMember& who, const std::string& what,
+                           const std::string& target) {
+  const std::int64_t now = clock_.now_ms();
+  writer_.submit(
+      [this, who, what, target, now](storage::WriteTxn& txn) -> Result<json> {
+        auto r = store_.staff().audit(
+            txn, now,
+            json{{"event", "denied"}, {"staff", who.id}, {"action", what}, {"target", target}});
+        if (!r) return std::unexpected(r.error());
+        return json{};
+      },
+      [](Result<json>) {});
+}
+
+void HttpApi::staff_routes() {
+  auto& s = *server_;
+
+  s.Post("/api/v1/auth/login", [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = object_body(req);
+    if (!body) return send_error(res, body.error());
+    for (const char* field : {"id", "password"}) {
+      if (!body->contains(field) || !(*body)[field].is_string()) {
+        return send_error(
+            res, Error::bad_request("missing_field", std::string(field) + " is required", field));
+      }
+    }
+    const std::string id = (*body)["id"];
+    const std::string password = (*body)["password"];
+    const std::int64_t now = clock_.now_ms();
+    if (auto until = store_.staff().locked_until(id, now)) {
+      res.set_header("Retry-After", std::to_string((*until - now) / 1000 + 1));
+      return send_error(
+          res, Error{429, "too_many_attempts", "too many failed sign-ins; try again later", ""});
+    }
+    auto hash = store_.staff().password_hash(id);
+    auto member = store_.staff().find(id);
+    const bool ok = crypto::verify_password(hash ? *hash : dummy_hash(), password) && member &&
+                    !member->disabled;
+    if (!ok) {
+      // Count the failure only for real accounts; say the same either way.
+      if (member) {
+        writer_.execute([this, id, now](storage::WriteTxn& txn) -> Result<json> {
+          auto locked = store_.staff().record_failure(txn, id, now);
+          if (!locked) return std::unexpected(locked.error());
+          auto r = store_.staff().audit(txn, now, json{{"event", "login_failed"}, {"staff", id}});
+          if (!r) return std::unexpected(r.error());
+          return json{};
+        });
+      }
+      return send_error(res, Error{401, "invalid_credentials", "wrong staff id or password", ""});
+    }
+    const std::string token = crypto::random_token();
+    auto opened = writer_.execute([this, id, token, now](storage::WriteTxn& txn) -> Result<json> {
+      if (auto r = store_.staff().open_session(txn, id, token, now); !r)
+        return std::unexpected(r.error());
+      if (auto r = store_.staff().clear_failures(txn, id); !r) return std::unexpected(r.error());
+      if (auto r = store_.staff().audit(txn, now, json{{"event", "login"}, {"staff", id}}); !r) {
+        return std::unexpected(r.error());
+      }
+      return json{};
+    });
+    if (!opened) return send_error(res, opened.error());
+    res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + token +
+                                     "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" +
+                                     std::to_string(kSessionLifetimeMs / 1000));
+    send_json(res, 200,
+              json{{"token", token},
+                   {"expires_at", iso8601_utc(now + kSessionLifetimeMs)},
+                   {"staff", member->to_json()}});
+  });
+
+  s.Post("/api/v1/auth/logout", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string token = bearer_token(req);
+    if (token.empty() || !authenticate(req)) return send_error(res, unauthorized());
+    auto closed = writer_.execute([this, token](storage::WriteTxn& txn) -> Result<json> {
+      if (auto r = store_.staff().close_session(txn, token); !r) return std::unexpected(r.error());
+      return json{};
+    });
+    if (!closed) return send_error(res, closed.error());
+    res.set_header("Set-Cookie",
+                   std::string(kSessionCookie) + "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    res.status = 204;
+  });
+
+  s.Get("/api/v1/me", [this](const httplib::Request& req, httplib::Response& res) {
+    auto me = authenticate(req);
+    if (!me) return send_error(res, unauthorized());
+    send_json(res, 200, me->to_json());
+  });
+
+  s.Post("/api/v1/staff", [this](const httplib::Request& req, httplib::Response& res) {
+    auto me = authenticate(req);
+    if (!me) return send_error(res, unauthorized());
+    if (!me->has(StaffRole::kNodeAdmin)) {
+      audit_denial(*me, "add_staff", "staff");
+      return send_error(res, forbidden());
+    }
+    auto body = object_body(req);
+    if (!body) return send_error(res, body.error());
+    auto member = parse_staff_member(*body);
+    if (!member) return send_error(res, member.error());
+    if (!body->contains("password") || !(*body)["password"].is_string()) {
+      return send_error(res,
+                        Error::bad_request("missing_field", "password is required", "password"));
+    }
+    const std::string password = (*body)["password"];
+    if (auto ok = check_password(password); !ok) return send_error(res, ok.error());
+    auto hash = crypto::hash_password(password, password_cost_);
+    if (!hash) return send_error(res, Error::internal(hash.error().message));
+    const std::int64_t now = clock_.now_ms();
+    auto added = writer_.execute(
+        [this, m = *member, h = *hash, now](storage::WriteTxn& txn) -> Result<json> {
+          if (auto r = store_.staff().add(txn, m, h, now); !r) return std::unexpected(r.error());
+          return m.to_json();
+        });
+    if (!added) return send_error(res, added.error());
+    send_json(res, 201, *added);
+  });
+
+  // A staff member moves a case through its lifecycle.
+  s.Post(R"(/api/v1/cases/([^/]+)/actions/([a-z_]+))",
+         [this](const httplib::Request& req, httplib::Response& res) {
+           auto me = authenticate(req);
+           if (!me) return send_error(res, unauthorized());
+           const std::string tracking = upper(req.matches[1]);
+           auto action = parse_action(std::string(req.matches[2]));
+           if (!action || *action == CaseAction::kProvideInfo || *action == CaseAction::kClose) {
+             return send_error(
+                 res, Error::bad_request("unknown_action",
+                                         "staff actions are assign, start, request_info, answer, "
+                                         "reject, transfer, add_note, reply",
+                                         "action"));
+           }
+           auto fields = object_body(req);
+           if (!fields) return send_error(res, fields.error());
+           if (*action == CaseAction::kStart && !fields->contains("assignee"))
+             (*fields)["assignee"] = me->id;
+           const std::int64_t now = clock_.now_ms();
+           const StaffMember who = *me;
+           auto done = writer_.execute([&, who, now](storage::WriteTxn& txn) -> Result<json> {
+             return store_.act_on_case(txn, tracking, *action, who.id, *fields, now,
+                                       [&](const json& state) -> Result<void> {
+                                         const std::string unit = state.value("unit", "");
+                                         CaseScope scope{unit, state.value("confidential", false)};
+                                         if (!policy_.may_act(who, *action, scope)) {
+                                           return std::unexpected(forbidden());
+                                         }
+                                         return {};
+                                       });
+           });
+           if (!done) {
+             if (done.error().status == 403)
+               audit_denial(who, std::string(action_name(*action)), tracking);
+             return send_error(res, done.error());
+           }
+           send_json(res, 200, *done);
+         });
+
+  // The beneficiary answers the question asked, or accepts the answer.
+  auto beneficiary_action = [this](CaseAction action, const char* field) {
+    return [this, action, field](const httplib::Request& req, httplib::Response& res) {
+      const std::string tracking = upper(req.matches[1]);
+      std::string code = req.get_header_value("X-Access-Code");
+      if (code.empty()) code = req.get_param_value("access_code");
+      // Check the code first, with the same 404 as a look-up.
+      if (auto found = store_.lookup_case(tracking, code); !found)
+        return send_error(res, found.error());
+      auto body = object_body(req);
+      if (!body) return send_error(res, body.error());
+      json fields = json::object();
+      if (action == CaseAction::kProvideInfo) {
+        if (!body->contains(field) || !(*body)[field].is_string()) {
+          return send_error(
+              res, Error::bad_request("missing_field", std::string(field) + " is required", field));
+        }
+        const std::string text = (*body)[field];
+        if (invalid_utf8_offset(text) || utf8_length(text) < 1 || utf8_length(text) > 5000) {
+          return send_error(
+              res, Error::bad_request("invalid_length",
+                                      std::string(field) + " must be 1 to 5000 characters", field));
+        }
+        fields[field] = text;
+      } else {
+        fields["reason"] = "accepted";
+      }
+      const std::int64_t now = clock_.now_ms();
+      auto done = writer_.execute([&, now](storage::WriteTxn& txn) -> Result<json> {
+        return store_.act_on_case(txn, tracking, action, "beneficiary", fields, now);
+      });
+      if (!done) return send_error(res, done.error());
+      send_json(res, 200, *done);
+    };
+  };
+  s.Post(R"(/api/v1/cases/([^/]+)/reply)", beneficiary_action(CaseAction::kProvideInfo, "reply"));
+  s.Post(R"(/api/v1/cases/([^/]+)/accept)", beneficiary_action(CaseAction::kClose, "reason"));
+}
+
+}  // namespace tawasul::node

@@ -1,0 +1,315 @@
+// The permission matrix (node/access.hpp): every role, an anonymous caller
+// and a beneficiary who does not own the case, against every action, over a
+// real HttpApi; plus sign-in, sessions, throttling and the audit of denials.
+#include <httplib.h>
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "node/access.hpp"
+#include "node/http_api.hpp"
+#include "node/writer.hpp"
+#include "node_test_util.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+namespace node = tawasul::node;
+using namespace tawasul::node::testing;
+using nlohmann::json;
+using node::CaseAction;
+
+constexpr std::int64_t kStart = 1'773'568'800'000;  // 2026-03-15T10:00:00Z
+
+struct Site {
+  tawasul::test::TempDir dir{"perm"};
+  node::FakeClock clock{kStart};
+  node::Identity id;
+  std::unique_ptr<node::NodeStore> store;
+  std::unique_ptr<node::Writer> writer;
+  std::unique_ptr<node::HttpApi> api;
+  int port = 0;
+  std::map<std::string, std::string> tokens;  // staff id -> session token
+
+  Site() {
+    init_crypto();
+    id = make_identity(dir.path(), node::Role::kNode, "KSU");
+    store = open_store(dir.path(), id);
+    writer = std::make_unique<node::Writer>(store->env());
+    writer->start();
+    api = std::make_unique<node::HttpApi>(*store, *writer, clock, nullptr);
+    api->set_password_cost(tawasul::crypto::PasswordCost::minimal());
+    auto bound = api->bind(node::HttpOptions{"127.0.0.1", 0, 4});
+    REQUIRE(bound);
+    port = *bound;
+    api->start();
+    REQUIRE(tawasul::test::wait_until([&] { return get("/api/v1/health").status == 200; }));
+  }
+  ~Site() {
+    api->stop();
+    writer->stop();
+  }
+
+  struct Reply {
+    int status = 0;
+    json body;
+  };
+  Reply request(const std::string& method, const std::string& path, const json& body = nullptr,
+                const httplib::Headers& headers = {}) {
+    httplib::Client c("127.0.0.1", port);
+    httplib::Result r =
+        method == "GET"
+            ? c.Get(path.c_str(), headers)
+            : c.Post(path.c_str(), headers, body.is_null() ? "" : body.dump(), "application/json");
+    if (!r) FAIL("no HTTP answer for " << method << " " << path);
+    return Reply{r->status, json::parse(r->body, nullptr, false)};
+  }
+  Reply get(const std::string& path, const httplib::Headers& headers = {}) {
+    return request("GET", path, nullptr, headers);
+  }
+
+  void add_staff(const std::string& staff_id, const std::string& unit,
+                 std::vector<std::string> roles) {
+    auto member = node::parse_staff_member(
+        json{{"id", staff_id}, {"name", "موظف " + staff_id}, {"unit", unit}, {"roles", roles}});
+    REQUIRE(member);
+    auto hash = tawasul::crypto::hash_password("correct horse battery",
+                                               tawasul::crypto::PasswordCost::minimal());
+    REQUIRE(hash);
+    auto added = in_write<json>(*store, [&](tawasul::storage::WriteTxn& txn) -> node::Result<json> {
+      if (auto r = store->staff().add(txn, *member, *hash, kStart); !r)
+        return std::unexpected(r.error());
+      return json{};
+    });
+    REQUIRE(added);
+    auto login = request("POST", "/api/v1/auth/login",
+                         json{{"id", staff_id}, {"password", "correct horse battery"}});
+    REQUIRE(login.status == 200);
+    tokens[staff_id] = login.body["token"];
+  }
+  httplib::Headers as(const std::string& staff_id) {
+    return {{"Authorization", "Bearer " + tokens.at(staff_id)}};
+  }
+
+  // A case filed and moved (as the system, without a session) to `steps`.
+  json case_after(const std::vector<CaseAction>& steps) {
+    json receipt = file_ok(*store, sample_request(), clock.now_ms());
+    for (CaseAction a : steps) {
+      json fields = a == CaseAction::kAssign ? json{{"unit", "KSU.SA"}} : json{{"assignee", "emp"}};
+      auto r = in_write<json>(*store, [&](tawasul::storage::WriteTxn& txn) {
+        return store->act_on_case(txn, receipt["tracking_number"].get<std::string>(), a, "system",
+                                  fields, clock.now_ms());
+      });
+      REQUIRE(r);
+    }
+    return receipt;
+  }
+  std::vector<json> audit() {
+    writer->execute(
+        [](tawasul::storage::WriteTxn&) -> node::Result<json> { return json{}; });  // flush
+    return store->staff().audit_log(10000).value();
+  }
+};
+
+json fields_for(CaseAction action) {
+  switch (action) {
+    case CaseAction::kAssign:
+      return {{"unit", "KSU.SA"}};
+    case CaseAction::kStart:
+      return json::object();
+    case CaseAction::kRequestInfo:
+      return {{"question", "ما رقمك الجامعي؟"}};
+    case CaseAction::kAnswer:
+      return {{"answer", "تم الصرف"}};
+    case CaseAction::kReject:
+      return {{"reason", "خارج الاختصاص"}};
+    case CaseAction::kTransfer:
+      return {{"to_unit", "KSU.SA.HOUSING"}, {"reason", "من اختصاص الإسكان"}};
+    case CaseAction::kAddNote:
+    case CaseAction::kReply:
+      return {{"text", "نص"}};
+    default:
+      return json::object();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("permission matrix: every role, an anonymous caller and a stranger against every action",
+          "[access][http]") {
+  Site site;
+  site.add_staff("emp", "KSU.SA", {"employee"});
+  site.add_staff("head", "KSU.SA", {"unit_head"});
+  site.add_staff("coord", "KSU", {"coordinator"});
+  site.add_staff("admin", "KSU", {"node_admin"});
+  site.add_staff("agent", "KSU", {"call_centre_agent"});
+  site.add_staff("auditor", "KSU", {"auditor"});
+  site.add_staff("outsider", "KSU.ENG", {"employee", "unit_head", "coordinator"});
+  const std::vector<std::string> actors = {"anonymous", "stranger", "emp",     "head",    "coord",
+                                           "admin",     "agent",    "auditor", "outsider"};
+  // The exact set of (actor, action) pairs that is allowed; everything else is refused.
+  const std::set<std::pair<std::string, std::string>> allowed = {
+      {"emp", "read"},         {"head", "read"},         {"coord", "read"},   {"auditor", "read"},
+      {"head", "assign"},      {"coord", "assign"},      {"emp", "start"},    {"head", "start"},
+      {"emp", "request_info"}, {"head", "request_info"}, {"emp", "answer"},   {"head", "answer"},
+      {"emp", "reject"},       {"head", "reject"},       {"coord", "reject"}, {"emp", "transfer"},
+      {"head", "transfer"},    {"coord", "transfer"},    {"emp", "add_note"}, {"head", "add_note"},
+      {"coord", "add_note"},   {"emp", "reply"},         {"head", "reply"},   {"coord", "reply"},
+  };
+  const json other = site.case_after({});  // the stranger owns this one, not the case acted on
+  int denials = 0;
+  std::vector<std::pair<std::string, std::vector<CaseAction>>> actions = {
+      {"read", {CaseAction::kAssign}},
+      {"assign", {CaseAction::kAssign}},
+      {"start", {CaseAction::kAssign}},
+      {"request_info", {CaseAction::kAssign, CaseAction::kStart}},
+      {"answer", {CaseAction::kAssign, CaseAction::kStart}},
+      {"reject", {CaseAction::kAssign}},
+      {"transfer", {CaseAction::kAssign}},
+      {"add_note", {CaseAction::kAssign}},
+      {"reply", {CaseAction::kAssign}},
+  };
+  for (const auto& [action, setup] : actions) {
+    for (const auto& actor : actors) {
+      INFO(actor << " → " << action);
+      const json c = site.case_after(setup);
+      const std::string tn = c["tracking_number"];
+      httplib::Headers headers;
+      if (actor == "stranger")
+        headers = {{"X-Access-Code", other["access_code"].get<std::string>()}};
+      if (actor != "anonymous" && actor != "stranger") headers = site.as(actor);
+      Site::Reply r = action == "read"
+                          ? site.get("/api/v1/cases/" + tn, headers)
+                          : site.request("POST", "/api/v1/cases/" + tn + "/actions/" + action,
+                                         fields_for(*node::parse_action(action)), headers);
+      const bool should = allowed.count({actor, action}) != 0;
+      if (should) {
+        CHECK(r.status == 200);
+      } else if (actor == "anonymous" || actor == "stranger") {
+        // No session: 401 for staff actions; a look-up without the right code is 404.
+        CHECK(r.status == (action == "read" ? 404 : 401));
+      } else {
+        CHECK(r.status == 403);
+        CHECK(r.body["error"]["code"] == "forbidden");
+        ++denials;
+      }
+    }
+  }
+  // Every denial is in the audit log.
+  int audited = 0;
+  for (const auto& line : site.audit()) audited += line["event"] == "denied" ? 1 : 0;
+  CHECK(audited == denials);
+}
+
+TEST_CASE("the beneficiary answers a question and accepts the answer with the access code only",
+          "[access][http]") {
+  Site site;
+  site.add_staff("emp", "KSU.SA", {"employee"});
+  json c = site.case_after({CaseAction::kAssign, CaseAction::kStart});
+  const std::string tn = c["tracking_number"];
+  const httplib::Headers owner = {{"X-Access-Code", c["access_code"].get<std::string>()}};
+  REQUIRE(site.request("POST", "/api/v1/cases/" + tn + "/actions/request_info",
+                       json{{"question", "أرسل رقمك الجامعي"}}, site.as("emp"))
+              .status == 200);
+  const json stranger = site.case_after({});
+  CHECK(site.request("POST", "/api/v1/cases/" + tn + "/reply", json{{"reply", "441234567"}},
+                     {{"X-Access-Code", stranger["access_code"].get<std::string>()}})
+            .status == 404);
+  CHECK(site.request("POST", "/api/v1/cases/" + tn + "/reply", json::object(), owner).status ==
+        400);
+  auto replied =
+      site.request("POST", "/api/v1/cases/" + tn + "/reply", json{{"reply", "441234567"}}, owner);
+  REQUIRE(replied.status == 200);
+  CHECK(replied.body["status"] == "in_progress");
+  // Accepting before an answer is a 409 naming the state.
+  auto early = site.request("POST", "/api/v1/cases/" + tn + "/accept", nullptr, owner);
+  CHECK(early.status == 409);
+  CHECK(early.body["error"]["message"].get<std::string>().find("in_progress") != std::string::npos);
+  REQUIRE(site.request("POST", "/api/v1/cases/" + tn + "/actions/answer", json{{"answer", "تم"}},
+                       site.as("emp"))
+              .status == 200);
+  auto accepted = site.request("POST", "/api/v1/cases/" + tn + "/accept", nullptr, owner);
+  REQUIRE(accepted.status == 200);
+  CHECK(accepted.body["status"] == "closed");
+  // Staff cannot close a case on the beneficiary's behalf.
+  CHECK(
+      site.request("POST", "/api/v1/cases/" + tn + "/actions/close", json::object(), site.as("emp"))
+          .status == 400);
+}
+
+TEST_CASE(
+    "sessions: a forged, expired or logged-out token is 401, and repeated failures lock the "
+    "account",
+    "[access][http][auth]") {
+  Site site;
+  site.add_staff("emp", "KSU.SA", {"employee"});
+  CHECK(site.get("/api/v1/me", site.as("emp")).status == 200);
+  CHECK(site.get("/api/v1/me", {{"Authorization", "Bearer " + std::string(64, 'a')}}).status ==
+        401);
+  CHECK(site.get("/api/v1/me", {{"Authorization", "Bearer short"}}).status == 401);
+  CHECK(site.get("/api/v1/me").status == 401);
+  CHECK(site.get("/api/v1/me", {{"Cookie", "tawasul_session=" + site.tokens["emp"]}}).status ==
+        200);
+
+  auto wrong = site.request("POST", "/api/v1/auth/login",
+                            json{{"id", "emp"}, {"password", "wrong password!"}});
+  CHECK(wrong.status == 401);
+  auto nobody = site.request("POST", "/api/v1/auth/login",
+                             json{{"id", "nobody"}, {"password", "wrong password!"}});
+  CHECK(nobody.status == 401);
+  CHECK(nobody.body["error"]["message"] ==
+        wrong.body["error"]["message"]);  // no hint which was wrong
+  CHECK(site.request("POST", "/api/v1/auth/login", json{{"id", "emp"}}).status == 400);
+
+  for (int i = 1; i < node::kLoginFailuresMax; ++i) {
+    site.request("POST", "/api/v1/auth/login",
+                 json{{"id", "emp"}, {"password", "wrong password!"}});
+  }
+  auto locked = site.request("POST", "/api/v1/auth/login",
+                             json{{"id", "emp"}, {"password", "correct horse battery"}});
+  CHECK(locked.status == 429);
+  site.clock.advance(node::kLockoutMs + 1000);
+  CHECK(site.request("POST", "/api/v1/auth/login",
+                     json{{"id", "emp"}, {"password", "correct horse battery"}})
+            .status == 200);
+
+  // Logout ends the session; expiry ends the others.
+  const std::string token = site.tokens["emp"];
+  CHECK(site.request("POST", "/api/v1/auth/logout", nullptr, site.as("emp")).status == 204);
+  CHECK(site.get("/api/v1/me", {{"Authorization", "Bearer " + token}}).status == 401);
+  site.add_staff("head", "KSU.SA", {"unit_head"});
+  site.clock.advance(node::kSessionLifetimeMs + 1);
+  CHECK(site.get("/api/v1/me", site.as("head")).status == 401);
+}
+
+TEST_CASE("only a node administrator creates staff accounts, and bad fields change nothing",
+          "[access][http][staff]") {
+  Site site;
+  site.add_staff("admin", "KSU", {"node_admin"});
+  site.add_staff("emp", "KSU.SA", {"employee"});
+  const json member{{"id", "new.one"},
+                    {"name", "نورة القحطاني"},
+                    {"unit", "KSU.SA"},
+                    {"roles", {"employee"}},
+                    {"password", "a long enough password"}};
+  CHECK(site.request("POST", "/api/v1/staff", member, site.as("emp")).status == 403);
+  CHECK(site.request("POST", "/api/v1/staff", member).status == 401);
+  json bad = member;
+  bad["roles"] = {"king"};
+  CHECK(site.request("POST", "/api/v1/staff", bad, site.as("admin")).status == 400);
+  bad = member;
+  bad["password"] = "short";
+  CHECK(site.request("POST", "/api/v1/staff", bad, site.as("admin")).body["error"]["field"] ==
+        "password");
+  CHECK_FALSE(site.store->staff().find("new.one"));
+  auto created = site.request("POST", "/api/v1/staff", member, site.as("admin"));
+  REQUIRE(created.status == 201);
+  CHECK_FALSE(created.body.contains("password_hash"));
+  CHECK(site.request("POST", "/api/v1/staff", member, site.as("admin")).status == 409);
+  CHECK(site.request("POST", "/api/v1/auth/login",
+                     json{{"id", "new.one"}, {"password", "a long enough password"}})
+            .status == 200);
+}
