@@ -427,15 +427,17 @@ json case_filed_payload(const FilingRequest& request, const std::string& trackin
   seal("phone", request.beneficiary.phone);
   seal("email", request.beneficiary.email);
   seal("national_id", request.beneficiary.national_id);
-  return json{{"tracking_number", tracking_number},
-              {"type", request.type},
-              {"subject", request.subject},
-              {"description", request.description},
-              {"channel", request.channel},
-              {"beneficiary", beneficiary},
-              {"access_hash", crypto::to_hex(access_hash)},
-              {"submitted_at_ms", submitted_ms},
-              {"due_at_ms", due_ms}};
+  json payload{{"tracking_number", tracking_number},
+               {"type", request.type},
+               {"subject", request.subject},
+               {"description", request.description},
+               {"channel", request.channel},
+               {"beneficiary", beneficiary},
+               {"access_hash", crypto::to_hex(access_hash)},
+               {"submitted_at_ms", submitted_ms},
+               {"due_at_ms", due_ms}};
+  if (!request.filed_by.empty()) payload["filed_by"] = request.filed_by;
+  return payload;
 }
 
 namespace {

@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 
 #include "crypto/crypto.hpp"
 #include "federation/wire.hpp"
@@ -29,6 +30,7 @@ Commands:
   cases    --data DIR                               list the tracking numbers a store holds
   staff add --data DIR --id ID --name N --unit U --role R (--password-file F | --password-stdin)
                                                    create a staff account at a node
+  org load --data DIR --file ORG.json                load or replace a node's organisation tree
   demo     [--dir DIR]                              start a hub and two nodes on loopback
 
 `tawasul COMMAND --help` shows a command's options.
@@ -290,6 +292,52 @@ int cmd_staff(int argc, const char* const* argv) {
   return 0;
 }
 
+int cmd_org(int argc, const char* const* argv) {
+  if (argc < 2 || std::string(argv[1]) != "load") {
+    std::cerr << "usage: tawasul org load --data DIR --file ORG.json\n";
+    return 1;
+  }
+  std::string data;
+  std::string file;
+  po::options_description o("tawasul org load");
+  o.add_options()("data", po::value(&data)->required(), "the node's data directory")(
+      "file", po::value(&file)->required(), "the organisation tree (format: deploy/org/README.md)");
+  parse(argc - 1, argv + 1, o, "tawasul org load --data DIR --file ORG.json");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + file);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto tree = OrgTree::parse_text(text);
+  if (!tree) {
+    std::cerr << "tawasul org load: " << file << ": " << tree.error().message << "\n";
+    return 1;
+  }
+  auto store = open_existing(data);
+  if (!store) {
+    std::cerr << "tawasul org load: " << store.error().message << "\n";
+    return 1;
+  }
+  if (tree->root() != (*store)->identity().code) {
+    std::cerr << "tawasul org load: the tree's root is " << tree->root() << " but this node is "
+              << (*store)->identity().code << "\n";
+    return 1;
+  }
+  Result<void> stored;
+  auto written = (*store)->env().write([&](storage::WriteTxn& txn) -> storage::Result<void> {
+    stored = (*store)->set_org_tree(txn, *tree, SystemClock().now_ms());
+    if (!stored)
+      return std::unexpected(storage::Error{storage::ErrorCode::kInvalid, stored.error().message});
+    return {};
+  });
+  if (!stored || !written) {
+    std::cerr << "tawasul org load: "
+              << (!stored ? stored.error().message : written.error().message) << "\n";
+    return 1;
+  }
+  std::cout << "loaded " << tree->size() << " units and " << tree->services().size()
+            << " services into " << (*store)->identity().code << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -313,6 +361,7 @@ int run_cli(int argc, char** argv) {
     if (command == "cases") return cmd_cases(sub_argc, sub_argv);
     if (command == "demo") return run_demo(sub_argc, sub_argv);
     if (command == "staff") return cmd_staff(sub_argc, sub_argv);
+    if (command == "org") return cmd_org(sub_argc, sub_argv);
     std::cerr << "tawasul: unknown command '" << command << "'\n\n" << kUsage;
     return 1;
   } catch (const po::error& e) {

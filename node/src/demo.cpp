@@ -25,6 +25,8 @@
 #include "node/commands.hpp"
 #include "node/identity.hpp"
 #include "node/node_store.hpp"
+#include "node/org_tree.hpp"
+#include "sample_org.hpp"
 
 namespace tawasul::node {
 
@@ -206,6 +208,30 @@ int run_demo(int argc, const char* const* argv) {
         std::cerr << "tawasul demo: enrolling " << node.code << ": " << r.error().message << "\n";
         return 1;
       }
+    }
+  }
+  // The nodes get the sample organisation trees (deploy/org/) on first run.
+  for (std::size_t i = 1; i < members.size(); ++i) {
+    auto store = NodeStore::open(members[i].dir, identities[i]);
+    if (!store) {
+      std::cerr << "tawasul demo: " << store.error().message << "\n";
+      return 1;
+    }
+    if ((*store)->org_tree()) continue;
+    auto tree = OrgTree::parse_text(members[i].code == "KSU" ? sample_org::kKsu : sample_org::kRuh);
+    if (!tree) {
+      std::cerr << "tawasul demo: sample org tree: " << tree.error().message << "\n";
+      return 1;
+    }
+    auto written = (*store)->env().write([&](storage::WriteTxn& txn) -> storage::Result<void> {
+      auto r = (*store)->set_org_tree(txn, *tree, SystemClock().now_ms());
+      if (!r)
+        return std::unexpected(storage::Error{storage::ErrorCode::kInvalid, r.error().message});
+      return {};
+    });
+    if (!written) {
+      std::cerr << "tawasul demo: " << written.error().message << "\n";
+      return 1;
     }
   }
   const std::string hub_endpoint = "tcp://127.0.0.1:" + std::to_string(federation_port);

@@ -116,6 +116,12 @@ void HttpApi::routes() {
       send_error(res, request.error());
       return;
     }
+    // A call-centre agent files on a caller's behalf: the case records the
+    // agent and the call-centre channel. Other staff file as the beneficiary.
+    if (auto me = authenticate(req); me && me->has(StaffRole::kCallCentreAgent)) {
+      request->filed_by = me->id;
+      request->channel = "call_centre";
+    }
     const std::int64_t now = clock_.now_ms();
     // Answered only after the commit that holds the case (invariant 2).
     auto receipt = writer_.execute([this, r = std::move(*request), now](storage::WriteTxn& txn) {
@@ -155,7 +161,7 @@ void HttpApi::routes() {
         if (!state) return send_error(res, state.error());
         const std::string unit = state->value("unit", "");
         CaseScope scope{unit, state->value("confidential", false)};
-        if (!policy_.may_read(*me, scope)) {
+        if (!current_policy().may_read(*me, scope)) {
           audit_denial(*me, "read", tracking);
           return send_error(res,
                             Error{403, "forbidden", "your role or unit does not allow this", ""});

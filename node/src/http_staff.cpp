@@ -92,6 +92,15 @@ void HttpApi::audit_denial(const StaffMember& who, const std::string& what,
       [](Result<json>) {});
 }
 
+AccessPolicy HttpApi::current_policy() {
+  if (auto tree = store_.org_tree()) {
+    return AccessPolicy(tree->root(), [tree](std::string_view unit, std::string_view ancestor) {
+      return tree->in_subtree(unit, ancestor);
+    });
+  }
+  return policy_;
+}
+
 void HttpApi::staff_routes() {
   auto& s = *server_;
 
@@ -183,6 +192,10 @@ void HttpApi::staff_routes() {
       return send_error(res,
                         Error::bad_request("missing_field", "password is required", "password"));
     }
+    if (auto tree = store_.org_tree(); tree && !tree->unit(member->unit)) {
+      return send_error(
+          res, Error::bad_request("unknown_unit", "unit is not a unit of this node", "unit"));
+    }
     const std::string password = (*body)["password"];
     if (auto ok = check_password(password); !ok) return send_error(res, ok.error());
     auto hash = crypto::hash_password(password, password_cost_);
@@ -197,44 +210,85 @@ void HttpApi::staff_routes() {
     send_json(res, 201, *added);
   });
 
+  // The organisation tree: any signed-in staff member reads it; a node
+  // administrator replaces it (validated whole; nothing changes on error).
+  s.Get("/api/v1/org", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!authenticate(req)) return send_error(res, unauthorized());
+    auto tree = store_.org_tree();
+    if (!tree) return send_error(res, Error::not_found("no organisation tree is loaded yet"));
+    send_json(res, 200, tree->to_json());
+  });
+  s.Put("/api/v1/org", [this](const httplib::Request& req, httplib::Response& res) {
+    auto me = authenticate(req);
+    if (!me) return send_error(res, unauthorized());
+    if (!me->has(StaffRole::kNodeAdmin)) {
+      audit_denial(*me, "replace_org_tree", "org");
+      return send_error(res, forbidden());
+    }
+    if (!is_json_content_type(req)) {
+      return send_error(res, Error{415, "unsupported_media_type",
+                                   "send JSON (Content-Type: application/json)", ""});
+    }
+    auto tree = OrgTree::parse_text(req.body);
+    if (!tree) return send_error(res, tree.error());
+    const std::int64_t now = clock_.now_ms();
+    auto stored = writer_.execute([this, &tree, now](storage::WriteTxn& txn) -> Result<json> {
+      if (auto r = store_.set_org_tree(txn, *tree, now); !r) return std::unexpected(r.error());
+      return json{};
+    });
+    if (!stored) return send_error(res, stored.error());
+    send_json(res, 200, tree->to_json());
+  });
+
   // A staff member moves a case through its lifecycle.
-  s.Post(R"(/api/v1/cases/([^/]+)/actions/([a-z_]+))",
-         [this](const httplib::Request& req, httplib::Response& res) {
-           auto me = authenticate(req);
-           if (!me) return send_error(res, unauthorized());
-           const std::string tracking = upper(req.matches[1]);
-           auto action = parse_action(std::string(req.matches[2]));
-           if (!action || *action == CaseAction::kProvideInfo || *action == CaseAction::kClose) {
-             return send_error(
-                 res, Error::bad_request("unknown_action",
-                                         "staff actions are assign, start, request_info, answer, "
-                                         "reject, transfer, add_note, reply",
-                                         "action"));
-           }
-           auto fields = object_body(req);
-           if (!fields) return send_error(res, fields.error());
-           if (*action == CaseAction::kStart && !fields->contains("assignee"))
-             (*fields)["assignee"] = me->id;
-           const std::int64_t now = clock_.now_ms();
-           const StaffMember who = *me;
-           auto done = writer_.execute([&, who, now](storage::WriteTxn& txn) -> Result<json> {
-             return store_.act_on_case(txn, tracking, *action, who.id, *fields, now,
-                                       [&](const json& state) -> Result<void> {
-                                         const std::string unit = state.value("unit", "");
-                                         CaseScope scope{unit, state.value("confidential", false)};
-                                         if (!policy_.may_act(who, *action, scope)) {
-                                           return std::unexpected(forbidden());
-                                         }
-                                         return {};
-                                       });
-           });
-           if (!done) {
-             if (done.error().status == 403)
-               audit_denial(who, std::string(action_name(*action)), tracking);
-             return send_error(res, done.error());
-           }
-           send_json(res, 200, *done);
-         });
+  s.Post(R"(/api/v1/cases/([^/]+)/actions/([a-z_]+))", [this](const httplib::Request& req,
+                                                              httplib::Response& res) {
+    auto me = authenticate(req);
+    if (!me) return send_error(res, unauthorized());
+    const std::string tracking = upper(req.matches[1]);
+    auto action = parse_action(std::string(req.matches[2]));
+    if (!action || *action == CaseAction::kProvideInfo || *action == CaseAction::kClose) {
+      return send_error(res,
+                        Error::bad_request("unknown_action",
+                                           "staff actions are assign, start, request_info, answer, "
+                                           "reject, transfer, add_note, reply",
+                                           "action"));
+    }
+    auto fields = object_body(req);
+    if (!fields) return send_error(res, fields.error());
+    if (*action == CaseAction::kStart && !fields->contains("assignee"))
+      (*fields)["assignee"] = me->id;
+    // Units named by assign and transfer must exist in the org tree.
+    auto tree = store_.org_tree();
+    for (const char* field : {"unit", "to_unit"}) {
+      if (tree && fields->contains(field) && (*fields)[field].is_string() &&
+          !tree->unit((*fields)[field].get<std::string>())) {
+        return send_error(
+            res, Error::bad_request("unknown_unit",
+                                    std::string(field) + " is not a unit of this node", field));
+      }
+    }
+    const AccessPolicy policy = current_policy();
+    const std::int64_t now = clock_.now_ms();
+    const StaffMember who = *me;
+    auto done = writer_.execute([&, who, now](storage::WriteTxn& txn) -> Result<json> {
+      return store_.act_on_case(txn, tracking, *action, who.id, *fields, now,
+                                [&](const json& state) -> Result<void> {
+                                  const std::string unit = state.value("unit", "");
+                                  CaseScope scope{unit, state.value("confidential", false)};
+                                  if (!policy.may_act(who, *action, scope)) {
+                                    return std::unexpected(forbidden());
+                                  }
+                                  return {};
+                                });
+    });
+    if (!done) {
+      if (done.error().status == 403)
+        audit_denial(who, std::string(action_name(*action)), tracking);
+      return send_error(res, done.error());
+    }
+    send_json(res, 200, *done);
+  });
 
   // The beneficiary answers the question asked, or accepts the answer.
   auto beneficiary_action = [this](CaseAction action, const char* field) {

@@ -369,6 +369,35 @@ Result<json> NodeStore::lookup_case(std::string_view tracking_number,
   return public_case_view(state);
 }
 
+Result<void> NodeStore::set_org_tree(storage::WriteTxn& txn, const OrgTree& tree,
+                                     std::int64_t now_ms) {
+  auto version = read_counter(txn, meta_, "org_version");
+  if (!version) return std::unexpected(version.error());
+  if (auto r = txn.put(meta_, "org_tree", tree.to_json().dump()); !r)
+    return std::unexpected(from_storage(r.error()));
+  if (auto r = write_counter(txn, meta_, "org_version", *version + 1); !r) return r;
+  return staff_->audit(
+      txn, now_ms,
+      json{{"event", "org_tree_replaced"}, {"units", tree.size()}, {"root", tree.root()}});
+}
+
+std::shared_ptr<const OrgTree> NodeStore::org_tree() {
+  auto txn = env_->begin_read();
+  if (!txn) return nullptr;
+  auto version = read_counter(*txn, meta_, "org_version");
+  if (!version || *version == 0) return nullptr;
+  std::lock_guard lock(org_mutex_);
+  if (*version != org_version_ || !org_) {
+    auto text = txn->find(meta_, "org_tree");
+    if (!text) return nullptr;
+    auto tree = OrgTree::parse_text(*text);
+    if (!tree) return nullptr;
+    org_ = std::make_shared<const OrgTree>(std::move(*tree));
+    org_version_ = *version;
+  }
+  return org_;
+}
+
 Result<json> NodeStore::staff_case_view(std::string_view tracking_number) {
   auto txn = env_->begin_read();
   if (!txn) return std::unexpected(from_storage(txn.error()));

@@ -32,6 +32,9 @@ struct FilingRequest {
   std::string description;
   std::string channel;
   BeneficiaryInput beneficiary;
+  // The call-centre agent who filed on the caller's behalf (from the
+  // session, never from the body); empty when the beneficiary filed.
+  std::string filed_by;
 };
 
 bool is_case_type(std::string_view type);

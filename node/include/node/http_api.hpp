@@ -56,6 +56,8 @@ class HttpApi {
   // The staff member behind the request's session (Bearer token or cookie).
   std::optional<StaffMember> authenticate(const httplib::Request& req) const;
   void audit_denial(const StaffMember& who, const std::string& what, const std::string& target);
+  // The policy of the node's current org tree (or the default without one).
+  AccessPolicy current_policy();
   NodeStore& store_;
   Writer& writer_;
   const Clock& clock_;

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -23,6 +24,7 @@
 #include "node/cases.hpp"
 #include "node/error.hpp"
 #include "node/identity.hpp"
+#include "node/org_tree.hpp"
 #include "node/staff.hpp"
 #include "node/workflow.hpp"
 #include "storage/env.hpp"
@@ -75,6 +77,13 @@ class NodeStore final : public federation::KeyDirectory {
                                      CaseAction action, const std::string& by,
                                      const nlohmann::json& fields, std::int64_t now_ms,
                                      const Authorize& authorize = {});
+
+  // Replaces the node's organisation tree (writes are audited). Units that
+  // open cases still point at must remain: refuses otherwise.
+  Result<void> set_org_tree(storage::WriteTxn& txn, const OrgTree& tree, std::int64_t now_ms);
+  // The current tree, or null before one is loaded. Cheap: re-parsed only
+  // when another write (in any process) has replaced it.
+  std::shared_ptr<const OrgTree> org_tree();
 
   // The case as staff see it: everything but the access hash and sealed data.
   // not_found when absent.
@@ -141,6 +150,9 @@ class NodeStore final : public federation::KeyDirectory {
   storage::Dbi enrolled_{};
   storage::Dbi enrolled_by_curve_{};
   std::optional<StaffDirectory> staff_;
+  std::mutex org_mutex_;
+  std::uint64_t org_version_ = 0;
+  std::shared_ptr<const OrgTree> org_;
 };
 
 }  // namespace tawasul::node

@@ -60,10 +60,10 @@ struct Site {
   Reply request(const std::string& method, const std::string& path, const json& body = nullptr,
                 const httplib::Headers& headers = {}) {
     httplib::Client c("127.0.0.1", port);
-    httplib::Result r =
-        method == "GET"
-            ? c.Get(path.c_str(), headers)
-            : c.Post(path.c_str(), headers, body.is_null() ? "" : body.dump(), "application/json");
+    const std::string text = body.is_null() ? "" : body.dump();
+    httplib::Result r = method == "GET"   ? c.Get(path.c_str(), headers)
+                        : method == "PUT" ? c.Put(path.c_str(), headers, text, "application/json")
+                                          : c.Post(path.c_str(), headers, text, "application/json");
     if (!r) FAIL("no HTTP answer for " << method << " " << path);
     return Reply{r->status, json::parse(r->body, nullptr, false)};
   }
@@ -312,4 +312,58 @@ TEST_CASE("only a node administrator creates staff accounts, and bad fields chan
   CHECK(site.request("POST", "/api/v1/auth/login",
                      json{{"id", "new.one"}, {"password", "a long enough password"}})
             .status == 200);
+}
+
+TEST_CASE(
+    "the org tree is read by staff, replaced only by an administrator, and then governs scope",
+    "[access][http][org]") {
+  Site site;
+  site.add_staff("admin", "KSU", {"node_admin"});
+  site.add_staff("emp", "KSU.SA", {"employee"});
+  CHECK(site.get("/api/v1/org", site.as("emp")).status == 404);  // none loaded yet
+  CHECK(site.get("/api/v1/org").status == 401);
+  // A tree whose deanship of student affairs has the id "KSU-SA": no dotted names.
+  const json tree{
+      {"version", 1},
+      {"units",
+       {{{"id", "KSU"}, {"name", {{"ar", "جامعة الملك سعود"}, {"en", "King Saud University"}}}},
+        {{"id", "KSU-SA"},
+         {"parent", "KSU"},
+         {"name", {{"ar", "عمادة شؤون الطلاب"}, {"en", "Student Affairs"}}}},
+        {{"id", "HOUSING"},
+         {"parent", "KSU-SA"},
+         {"name", {{"ar", "الإسكان"}, {"en", "Housing"}}}}}}};
+  CHECK(site.request("PUT", "/api/v1/org", tree, site.as("emp")).status == 403);
+  json broken = tree;
+  broken["units"][2]["parent"] = "NOWHERE";
+  auto refused = site.request("PUT", "/api/v1/org", broken, site.as("admin"));
+  CHECK(refused.status == 400);
+  CHECK(refused.body["error"]["field"] == "units[2].parent");
+  CHECK(site.get("/api/v1/org", site.as("emp")).status == 404);  // nothing changed
+  REQUIRE(site.request("PUT", "/api/v1/org", tree, site.as("admin")).status == 200);
+  CHECK(site.get("/api/v1/org", site.as("emp")).body["units"].size() == 3);
+
+  // Scope now follows the tree: HOUSING lies below KSU-SA though its id says nothing of it.
+  site.add_staff("sa", "KSU-SA", {"employee"});
+  site.add_staff("coord", "KSU", {"coordinator"});
+  json c = site.case_after({});
+  const std::string tn = c["tracking_number"];
+  CHECK(site.request("POST", "/api/v1/cases/" + tn + "/actions/assign", json{{"unit", "KSU.SA"}},
+                     site.as("coord"))
+            .status == 400);  // no such unit in this tree
+  REQUIRE(site.request("POST", "/api/v1/cases/" + tn + "/actions/assign", json{{"unit", "HOUSING"}},
+                       site.as("coord"))
+              .status == 200);
+  CHECK(site.get("/api/v1/cases/" + tn, site.as("sa")).status == 200);
+  CHECK(
+      site.request("POST", "/api/v1/cases/" + tn + "/actions/start", json::object(), site.as("sa"))
+          .status == 200);
+  // Staff may only be created in units of the tree.
+  json member{{"id", "ghost"},
+              {"name", "موظف"},
+              {"unit", "KSU.SA"},
+              {"roles", {"employee"}},
+              {"password", "a long enough password"}};
+  CHECK(site.request("POST", "/api/v1/staff", member, site.as("admin")).body["error"]["code"] ==
+        "unknown_unit");
 }

@@ -1,0 +1,111 @@
+// The organisation tree of one node: the sector at the root (a university, an
+// education directorate), the departments below it and their sections, and
+// the services a beneficiary picks when filing, each routed to the unit that
+// is competent for it. The path from a unit up to the root is the escalation
+// ladder inside the node (DESIGN.md: competent employee → unit head → … → head
+// of the sector); above the root the ladder continues at the hub.
+//
+// Owner: the node. It loads the tree at start from the JSON file documented in
+// deploy/org/README.md; when the node administrator changes the organisation,
+// a new document is parsed into a new OrgTree that replaces the old one as a
+// whole. An OrgTree is never edited in place, and a document that breaks any
+// rule is refused entirely (400 "invalid_org_tree", the field naming the JSON
+// path, e.g. "units[3].parent"), so a half-valid tree never exists.
+//
+// Thread rules: immutable after parse; every member is const, so one OrgTree
+// may be read from any number of threads at once without locking. Share it as
+// std::shared_ptr<const OrgTree> and swap the pointer to change it.
+//
+// Bounds: at most kOrgUnitsMax units, kOrgServicesMax services and a depth of
+// kOrgDepthMax below the root (the root has depth 0), so every ladder has at
+// most kOrgDepthMax + 1 rungs.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "node/error.hpp"
+
+namespace tawasul::node {
+
+inline constexpr int kOrgTreeVersion = 1;
+inline constexpr std::size_t kOrgUnitsMax = 10'000;
+inline constexpr std::size_t kOrgServicesMax = 2'000;
+inline constexpr int kOrgDepthMax = 16;  // the root is depth 0
+inline constexpr std::size_t kOrgIdBytesMax = 64;
+inline constexpr std::size_t kOrgNameCharsMax = 200;              // code points, per language
+inline constexpr std::size_t kOrgTreeTextMax = 64 * 1024 * 1024;  // parse_text input, bytes
+
+struct OrgUnit {
+  std::string id;                     // [A-Za-z0-9._-]{1,64}, unique in the node
+  std::optional<std::string> parent;  // empty only for the root
+  std::string name_ar, name_en;
+  std::string head_title_ar, head_title_en;  // both empty when the file gives none
+  std::vector<std::string> children;         // in the order of the file
+  int depth = 0;                             // 0 for the root
+
+  bool operator==(const OrgUnit&) const = default;
+};
+
+struct Service {
+  std::string id;  // [a-z0-9_-]{1,64}, unique in the node
+  std::string name_ar, name_en;
+  std::string unit;          // the competent unit: cases for this service start there
+  std::string default_type;  // a case type (is_case_type)
+
+  bool operator==(const Service&) const = default;
+};
+
+class OrgTree {
+ public:
+  // Validates `document` against every rule of deploy/org/README.md. Every
+  // refusal is Error 400 "invalid_org_tree" whose field is the JSON path of
+  // the first offence found and whose message starts with that path.
+  static Result<OrgTree> parse(const nlohmann::json& document);
+  // As parse, from the file's text. Text that is not JSON (or not UTF-8) is
+  // 400 "malformed_json"; a key repeated inside one object is
+  // "invalid_org_tree" (JSON would silently keep only the last one).
+  static Result<OrgTree> parse_text(std::string_view text);
+
+  // The same format, units and services in the order they were given;
+  // parse(to_json()) gives an equal tree.
+  nlohmann::json to_json() const;
+
+  const std::string& root() const { return root_; }
+  // nullptr when there is no such unit or service.
+  const OrgUnit* unit(std::string_view id) const;
+  const Service* service(std::string_view id) const;
+  // Units in the order of the file.
+  const std::vector<OrgUnit>& units() const { return units_; }
+  const std::vector<Service>& services() const { return services_; }
+
+  // True when `unit` is `ancestor` or lies below it; false when either is unknown.
+  bool in_subtree(std::string_view unit, std::string_view ancestor) const;
+  // `unit`, its parent, …, the root: the escalation ladder inside the node.
+  // Empty when `unit` is unknown.
+  std::vector<std::string> ladder(std::string_view unit) const;
+  // `unit` and every unit below it, in pre-order (children in file order).
+  // Empty when `unit` is unknown.
+  std::vector<std::string> subtree(std::string_view unit) const;
+  // The number of units.
+  std::size_t size() const { return units_.size(); }
+
+  friend bool operator==(const OrgTree&, const OrgTree&) = default;
+
+ private:
+  OrgTree() = default;
+
+  std::string root_;
+  std::vector<OrgUnit> units_;
+  std::map<std::string, std::size_t, std::less<>> unit_index_;  // id → units_ position
+  std::vector<Service> services_;
+  std::map<std::string, std::size_t, std::less<>> service_index_;  // id → services_ position
+};
+
+}  // namespace tawasul::node
