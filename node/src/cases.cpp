@@ -260,6 +260,10 @@ std::string field_path_at(std::string_view body, std::size_t offset) {
 bool is_case_type(std::string_view type) {
   return std::find(kCaseTypes.begin(), kCaseTypes.end(), type) != kCaseTypes.end();
 }
+bool is_contact_preference(std::string_view preference) {
+  return preference == "any" || preference == "written_only" || preference == "no_calls";
+}
+
 bool is_channel(std::string_view channel) {
   return std::find(kChannels.begin(), kChannels.end(), channel) != kChannels.end();
 }
@@ -326,19 +330,49 @@ Result<FilingRequest> parse_filing_request(std::string_view body) {
     return std::unexpected(Error::bad_request("malformed_json", "the body is not valid JSON"));
   if (!j.is_object())
     return std::unexpected(Error::bad_request("malformed_json", "the body must be a JSON object"));
-  if (auto r = reject_unknown(j, "", {"type", "subject", "description", "channel", "beneficiary"});
+  if (auto r = reject_unknown(j, "",
+                              {"type", "subject", "description", "channel", "beneficiary",
+                               "service", "contact_preference", "confidential"});
       !r) {
     return std::unexpected(r.error());
   }
   FilingRequest req;
-  auto type = text_field(j, "", "type", 1, 32, false);
-  if (!type) return std::unexpected(type.error());
-  if (!is_case_type(*type)) {
-    return std::unexpected(Error::bad_request(
-        "unknown_type",
-        "type must be one of inquiry, suggestion, remark, complaint, demand, praise", "type"));
+  // The service a beneficiary picks routes the case and gives it a default
+  // type; without a service, the type is required.
+  auto service = optional_string(j, "", "service", 64);
+  if (!service) return std::unexpected(service.error());
+  if (*service) req.service = **service;
+  if (!req.service.empty() || (j.contains("type") && !j["type"].is_null())) {
+    if (j.contains("type") && !j["type"].is_null()) {
+      auto type = text_field(j, "", "type", 1, 32, false);
+      if (!type) return std::unexpected(type.error());
+      if (!is_case_type(*type)) {
+        return std::unexpected(Error::bad_request(
+            "unknown_type",
+            "type must be one of inquiry, suggestion, remark, complaint, demand, praise", "type"));
+      }
+      req.type = *type;
+    }
+  } else {
+    return std::unexpected(Error::bad_request("missing_field", "type is required", "type"));
   }
-  req.type = *type;
+  auto preference = optional_string(j, "", "contact_preference", 32);
+  if (!preference) return std::unexpected(preference.error());
+  if (*preference) {
+    if (!is_contact_preference(**preference)) {
+      return std::unexpected(Error::bad_request(
+          "unknown_contact_preference",
+          "contact_preference must be one of any, written_only, no_calls", "contact_preference"));
+    }
+    req.contact_preference = **preference;
+  }
+  if (j.contains("confidential") && !j["confidential"].is_null()) {
+    if (!j["confidential"].is_boolean()) {
+      return std::unexpected(
+          Error::bad_request("wrong_type", "confidential must be true or false", "confidential"));
+    }
+    req.confidential = j["confidential"].get<bool>();
+  }
   auto subject = text_field(j, "", "subject", 3, 200, false);
   if (!subject) return std::unexpected(subject.error());
   req.subject = *subject;
@@ -437,6 +471,9 @@ json case_filed_payload(const FilingRequest& request, const std::string& trackin
                {"submitted_at_ms", submitted_ms},
                {"due_at_ms", due_ms}};
   if (!request.filed_by.empty()) payload["filed_by"] = request.filed_by;
+  if (!request.service.empty()) payload["service"] = request.service;
+  payload["contact_preference"] = request.contact_preference;
+  payload["confidential"] = request.confidential;
   return payload;
 }
 
@@ -644,7 +681,8 @@ json public_case_view(const json& state) {
             {"due_at", iso8601_utc(state["due_at_ms"].get<std::int64_t>())},
             {"beneficiary", json{{"name", state["beneficiary"]["name"]}}},
             {"history", history}};
-  for (const char* field : {"question", "answer", "outcome"}) {
+  for (const char* field :
+       {"question", "answer", "outcome", "contact_preference", "confidential"}) {
     if (state.contains(field)) view[field] = state[field];
   }
   return view;

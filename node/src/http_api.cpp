@@ -116,6 +116,18 @@ void HttpApi::routes() {
       send_error(res, request.error());
       return;
     }
+    // A service routes the case to its unit and gives it a default type.
+    if (!request->service.empty()) {
+      auto tree = store_.org_tree();
+      const Service* service = tree ? tree->service(request->service) : nullptr;
+      if (service == nullptr) {
+        return send_error(
+            res, Error::bad_request("unknown_service",
+                                    "service is not in this node's service catalogue", "service"));
+      }
+      if (request->type.empty()) request->type = service->default_type;
+      request->route_unit = service->unit;
+    }
     // A call-centre agent files on a caller's behalf: the case records the
     // agent and the call-centre channel. Other staff file as the beneficiary.
     if (auto me = authenticate(req); me && me->has(StaffRole::kCallCentreAgent)) {

@@ -3,9 +3,12 @@
 // Endpoints are listed in node/API.md.
 #include <httplib.h>
 
+#include <map>
+
 #include "crypto/crypto.hpp"
 #include "http_util.hpp"
 #include "node/http_api.hpp"
+#include "node/text_search.hpp"
 #include "node/time_util.hpp"
 #include "node/tracking.hpp"
 
@@ -238,6 +241,105 @@ void HttpApi::staff_routes() {
     });
     if (!stored) return send_error(res, stored.error());
     send_json(res, 200, tree->to_json());
+  });
+
+  // The staff queue: cases the member may read, filtered, searched (Arabic
+  // folded, text_search.hpp), due soonest first, a page at a time.
+  s.Get("/api/v1/queue", [this](const httplib::Request& req, httplib::Response& res) {
+    auto me = authenticate(req);
+    if (!me) return send_error(res, unauthorized());
+    const AccessPolicy policy = current_policy();
+    std::map<std::string, std::string> filters;
+    for (const char* key : {"status", "type", "service", "unit", "assignee", "channel"}) {
+      if (req.has_param(key)) filters[key] = req.get_param_value(key);
+    }
+    if (filters.count("status") && !parse_status(filters["status"])) {
+      return send_error(
+          res, Error::bad_request("unknown_status", "status is not a case status", "status"));
+    }
+    if (filters.count("type") && !is_case_type(filters["type"])) {
+      return send_error(res, Error::bad_request("unknown_type", "type is not a case type", "type"));
+    }
+    if (filters.count("channel") && !is_channel(filters["channel"])) {
+      return send_error(
+          res, Error::bad_request("unknown_channel", "channel is not a channel", "channel"));
+    }
+    const std::string overdue = req.get_param_value("overdue");
+    if (!overdue.empty() && overdue != "true" && overdue != "false") {
+      return send_error(res,
+                        Error::bad_request("wrong_type", "overdue is true or false", "overdue"));
+    }
+    const std::string query = req.get_param_value("q");
+    if (invalid_utf8_offset(query) || utf8_length(query) > 200) {
+      return send_error(
+          res, Error::bad_request("invalid_query", "q is at most 200 characters of text", "q"));
+    }
+    auto number = [&](const char* key, int fallback, int max) -> std::optional<int> {
+      if (!req.has_param(key)) return fallback;
+      const std::string v = req.get_param_value(key);
+      if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+      int n = std::stoi(v);
+      if (n < 1 || n > max) return std::nullopt;
+      return n;
+    };
+    auto page = number("page", 1, 100000);
+    auto per_page = number("per_page", 25, 100);
+    if (!page || !per_page) {
+      return send_error(
+          res, Error::bad_request("invalid_paging", "page is 1 or more; per_page is 1 to 100",
+                                  !page ? "page" : "per_page"));
+    }
+    const std::int64_t now = clock_.now_ms();
+    std::vector<json> hits;
+    auto scanned = store_.scan_cases([&](const json& state) {
+      const std::string unit = state.value("unit", "");
+      if (!policy.may_read(*me, CaseScope{unit, state.value("confidential", false)})) return true;
+      for (const auto& [key, wanted] : filters) {
+        const json& v = state.contains(key) ? state[key] : json();
+        if (!v.is_string() || v.get<std::string>() != wanted) return true;
+      }
+      const bool open = state["status"] != "answered" && state["status"] != "closed";
+      const bool is_overdue = open && state["due_at_ms"].get<std::int64_t>() < now;
+      if (overdue == "true" && !is_overdue) return true;
+      if (overdue == "false" && is_overdue) return true;
+      if (!query.empty() && !matches_query(state["subject"].get<std::string>() + " " +
+                                               state["description"].get<std::string>(),
+                                           query)) {
+        return true;
+      }
+      hits.push_back(json{{"tracking_number", state["tracking_number"]},
+                          {"type", state["type"]},
+                          {"subject", state["subject"]},
+                          {"status", state["status"]},
+                          {"unit", state.value("unit", "")},
+                          {"assignee", state.contains("assignee") ? state["assignee"] : json()},
+                          {"channel", state["channel"]},
+                          {"confidential", state.value("confidential", false)},
+                          {"submitted_at_ms", state["submitted_at_ms"]},
+                          {"due_at_ms", state["due_at_ms"]},
+                          {"overdue", is_overdue}});
+      return true;
+    });
+    if (!scanned) return send_error(res, scanned.error());
+    std::stable_sort(hits.begin(), hits.end(), [](const json& a, const json& b) {
+      return a["due_at_ms"].get<std::int64_t>() < b["due_at_ms"].get<std::int64_t>();
+    });
+    json cases = json::array();
+    const std::size_t first =
+        static_cast<std::size_t>(*page - 1) * static_cast<std::size_t>(*per_page);
+    for (std::size_t i = first; i < hits.size() && i < first + static_cast<std::size_t>(*per_page);
+         ++i) {
+      json c = hits[i];
+      c["submitted_at"] = iso8601_utc(c["submitted_at_ms"].get<std::int64_t>());
+      c["due_at"] = iso8601_utc(c["due_at_ms"].get<std::int64_t>());
+      c.erase("submitted_at_ms");
+      c.erase("due_at_ms");
+      cases.push_back(c);
+    }
+    send_json(
+        res, 200,
+        json{{"total", hits.size()}, {"page", *page}, {"per_page", *per_page}, {"cases", cases}});
   });
 
   // A staff member moves a case through its lifecycle.

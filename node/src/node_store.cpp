@@ -191,9 +191,15 @@ Result<json> NodeStore::file_case(storage::WriteTxn& txn, const FilingRequest& r
                                     now_ms, due_ms, identity_.seal_key);
   auto appended = append_local(txn, kCaseFiled, payload, now_ms);
   if (!appended) return std::unexpected(appended.error());
+  if (!request.route_unit.empty()) {
+    // Auto-routing by the service catalogue: assigned in the same transaction.
+    json routed{{"tracking_number", tracking}, {"by", "system"}, {"unit", request.route_unit}};
+    auto assigned = append_local(txn, event_kind(CaseAction::kAssign), routed, now_ms);
+    if (!assigned) return std::unexpected(assigned.error());
+  }
   return json{{"tracking_number", tracking},
               {"access_code", access_code},
-              {"status", "submitted"},
+              {"status", request.route_unit.empty() ? "submitted" : "assigned"},
               {"submitted_at", iso8601_utc(now_ms)},
               {"due_at", iso8601_utc(due_ms)}};
 }
@@ -396,6 +402,17 @@ std::shared_ptr<const OrgTree> NodeStore::org_tree() {
     org_version_ = *version;
   }
   return org_;
+}
+
+Result<void> NodeStore::scan_cases(const std::function<bool(const json&)>& fn) {
+  auto txn = env_->begin_read();
+  if (!txn) return std::unexpected(from_storage(txn.error()));
+  auto r = txn->scan(cases_, "", [&](std::string_view, std::string_view value) {
+    json state = json::parse(value, nullptr, false);
+    return state.is_discarded() || fn(state);
+  });
+  if (!r) return std::unexpected(from_storage(r.error()));
+  return {};
 }
 
 Result<json> NodeStore::staff_case_view(std::string_view tracking_number) {

@@ -208,6 +208,30 @@ std::vector<std::string> search_tokens(std::string_view utf8) {
   return tokens;
 }
 
+namespace {
+
+// A word without its leading definite article (ال, and وال, بال, فال, كال,
+// لل), so that "مكافاه" finds "المكافأة"; the word itself when it has none or
+// when too little would remain.
+std::string_view without_article(std::string_view word) {
+  static constexpr std::string_view kArticles[] = {
+      "\xD9\x88\xD8\xA7\xD9\x84",  // وال
+      "\xD8\xA8\xD8\xA7\xD9\x84",  // بال
+      "\xD9\x81\xD8\xA7\xD9\x84",  // فال
+      "\xD9\x83\xD8\xA7\xD9\x84",  // كال
+      "\xD8\xA7\xD9\x84",          // ال
+      "\xD9\x84\xD9\x84",          // لل
+  };
+  for (std::string_view article : kArticles) {
+    // At least two letters (4 bytes of Arabic) must remain.
+    if (word.starts_with(article) && word.size() >= article.size() + 4)
+      return word.substr(article.size());
+  }
+  return word;
+}
+
+}  // namespace
+
 bool matches_query(std::string_view text, std::string_view query) {
   const auto folded_query = fold(query);
   if (!folded_query) return false;
@@ -215,8 +239,9 @@ bool matches_query(std::string_view text, std::string_view query) {
   const std::vector<std::string> text_tokens = search_tokens(text);
   bool all_found = true;
   for_each_distinct_word(*folded_query, [&](std::string_view word) {
-    all_found = std::any_of(text_tokens.begin(), text_tokens.end(),
-                            [&](const std::string& token) { return token.starts_with(word); });
+    all_found = std::any_of(text_tokens.begin(), text_tokens.end(), [&](const std::string& token) {
+      return token.starts_with(word) || without_article(token).starts_with(word);
+    });
     return all_found;
   });
   return all_found;

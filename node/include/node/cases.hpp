@@ -35,10 +35,17 @@ struct FilingRequest {
   // The call-centre agent who filed on the caller's behalf (from the
   // session, never from the body); empty when the beneficiary filed.
   std::string filed_by;
+  std::string service;                     // a service of the catalogue, routing the case
+  std::string contact_preference = "any";  // any, written_only, no_calls
+  bool confidential = false;               // seen only by staff granted confidential cases
+  // Where the service catalogue routes the case (filled by the node, never
+  // from the body); empty: the case waits at the root for a coordinator.
+  std::string route_unit;
 };
 
 bool is_case_type(std::string_view type);
 bool is_channel(std::string_view channel);
+bool is_contact_preference(std::string_view preference);
 
 // Parses and validates a filing request body. Every refusal names the field.
 Result<FilingRequest> parse_filing_request(std::string_view body);

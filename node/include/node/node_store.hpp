@@ -85,6 +85,11 @@ class NodeStore final : public federation::KeyDirectory {
   // when another write (in any process) has replaced it.
   std::shared_ptr<const OrgTree> org_tree();
 
+  // Visits every case's state (as stored) in tracking-number order while
+  // `fn` returns true. A scan: fine for a node's queue today; a later issue
+  // adds the status/unit/due-time views of DESIGN.md for large nodes.
+  Result<void> scan_cases(const std::function<bool(const nlohmann::json& state)>& fn);
+
   // The case as staff see it: everything but the access hash and sealed data.
   // not_found when absent.
   Result<nlohmann::json> staff_case_view(std::string_view tracking_number);

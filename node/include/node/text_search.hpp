@@ -49,6 +49,8 @@ std::vector<std::string> search_tokens(std::string_view utf8);
 // bound but not limited in number. A query with no tokens (empty, or only
 // punctuation or marks) matches everything; a query that is not valid UTF-8
 // matches nothing; text that is not valid UTF-8 matches only such empty queries.
+// A text word also matches when the query word is a prefix of it without its
+// definite article (ال, وال, بال, فال, كال, لل): "مكافاه" finds "المكافأة".
 bool matches_query(std::string_view text, std::string_view query);
 
 }  // namespace tawasul::node

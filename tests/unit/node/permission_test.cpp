@@ -90,6 +90,12 @@ struct Site {
     REQUIRE(login.status == 200);
     tokens[staff_id] = login.body["token"];
   }
+  void login(const std::string& staff_id) {
+    auto r = request("POST", "/api/v1/auth/login",
+                     json{{"id", staff_id}, {"password", "correct horse battery"}});
+    REQUIRE(r.status == 200);
+    tokens[staff_id] = r.body["token"];
+  }
   httplib::Headers as(const std::string& staff_id) {
     return {{"Authorization", "Bearer " + tokens.at(staff_id)}};
   }
@@ -366,4 +372,158 @@ TEST_CASE(
               {"password", "a long enough password"}};
   CHECK(site.request("POST", "/api/v1/staff", member, site.as("admin")).body["error"]["code"] ==
         "unknown_unit");
+}
+
+namespace {
+
+const json kTree{
+    {"version", 1},
+    {"units",
+     {{{"id", "KSU"}, {"name", {{"ar", "جامعة الملك سعود"}, {"en", "King Saud University"}}}},
+      {{"id", "KSU.SA"},
+       {"parent", "KSU"},
+       {"name", {{"ar", "عمادة شؤون الطلاب"}, {"en", "Student Affairs"}}}},
+      {{"id", "KSU.SA.FIN"},
+       {"parent", "KSU.SA"},
+       {"name", {{"ar", "المكافآت"}, {"en", "Stipends"}}}},
+      {{"id", "KSU.ENG"},
+       {"parent", "KSU"},
+       {"name", {{"ar", "كلية الهندسة"}, {"en", "Engineering"}}}}}},
+    {"services",
+     {{{"id", "stipends"},
+       {"name", {{"ar", "المكافآت الطلابية"}, {"en", "Student stipends"}}},
+       {"unit", "KSU.SA.FIN"},
+       {"default_type", "demand"}}}}};
+
+json filing(const std::string& subject) {
+  return json{{"subject", subject},
+              {"description", "وصف كاف للطلب المقدم"},
+              {"channel", "portal"},
+              {"beneficiary", {{"name", "سارة"}, {"email", "sara@example.sa"}}}};
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a service routes a new case to its unit with its default type; confidential cases need the "
+    "grant",
+    "[access][http][routing]") {
+  Site site;
+  site.add_staff("admin", "KSU", {"node_admin"});
+  REQUIRE(site.request("PUT", "/api/v1/org", kTree, site.as("admin")).status == 200);
+  site.add_staff("fin", "KSU.SA.FIN", {"employee"});
+  site.add_staff("eng", "KSU.ENG", {"employee"});
+
+  json body = filing("طلب صرف مكافأة");
+  body["service"] = "stipends";
+  auto filed = site.request("POST", "/api/v1/cases", body);
+  REQUIRE(filed.status == 201);
+  CHECK(filed.body["status"] == "assigned");
+  auto view =
+      site.get("/api/v1/cases/" + filed.body["tracking_number"].get<std::string>(), site.as("fin"));
+  REQUIRE(view.status == 200);
+  CHECK(view.body["unit"] == "KSU.SA.FIN");
+  CHECK(view.body["type"] == "demand");
+  CHECK(
+      site.get("/api/v1/cases/" + filed.body["tracking_number"].get<std::string>(), site.as("eng"))
+          .status == 403);
+
+  const auto before = site.store->stats().value().cases;
+  body["service"] = "no_such_service";
+  CHECK(site.request("POST", "/api/v1/cases", body).body["error"]["field"] == "service");
+  json no_type = filing("بدون نوع");
+  CHECK(site.request("POST", "/api/v1/cases", no_type).body["error"]["field"] == "type");
+  json bad_pref = filing("تفضيل غير معروف");
+  bad_pref["type"] = "inquiry";
+  bad_pref["contact_preference"] = "pigeon";
+  CHECK(site.request("POST", "/api/v1/cases", bad_pref).body["error"]["field"] ==
+        "contact_preference");
+  CHECK(site.store->stats().value().cases == before);
+
+  // A confidential case, written replies only.
+  json secret = filing("شكوى سرية");
+  secret["service"] = "stipends";
+  secret["type"] = "complaint";
+  secret["confidential"] = true;
+  secret["contact_preference"] = "written_only";
+  auto confidential = site.request("POST", "/api/v1/cases", secret);
+  REQUIRE(confidential.status == 201);
+  const std::string tn = confidential.body["tracking_number"];
+  CHECK(site.get("/api/v1/cases/" + tn, site.as("fin")).status == 403);
+  auto member = tawasul::node::parse_staff_member(json{{"id", "fin.trusted"},
+                                                       {"name", "موظفة موثوقة"},
+                                                       {"unit", "KSU.SA.FIN"},
+                                                       {"roles", {"employee"}},
+                                                       {"confidential", true}});
+  REQUIRE(member);
+  auto hash = tawasul::crypto::hash_password("correct horse battery",
+                                             tawasul::crypto::PasswordCost::minimal());
+  REQUIRE(in_write<json>(*site.store, [&](tawasul::storage::WriteTxn& txn) -> node::Result<json> {
+    if (auto r = site.store->staff().add(txn, *member, *hash, kStart); !r)
+      return std::unexpected(r.error());
+    return json{};
+  }));
+  auto login = site.request("POST", "/api/v1/auth/login",
+                            json{{"id", "fin.trusted"}, {"password", "correct horse battery"}});
+  REQUIRE(login.status == 200);
+  auto trusted = site.get("/api/v1/cases/" + tn,
+                          {{"Authorization", "Bearer " + login.body["token"].get<std::string>()}});
+  REQUIRE(trusted.status == 200);
+  CHECK(trusted.body["contact_preference"] == "written_only");
+  auto own = site.get("/api/v1/cases/" + tn,
+                      {{"X-Access-Code", confidential.body["access_code"].get<std::string>()}});
+  CHECK(own.body["confidential"] == true);
+}
+
+TEST_CASE("the staff queue shows the cases in scope, filtered, searched in folded Arabic and paged",
+          "[access][http][queue]") {
+  Site site;
+  site.add_staff("admin", "KSU", {"node_admin"});
+  REQUIRE(site.request("PUT", "/api/v1/org", kTree, site.as("admin")).status == 200);
+  site.add_staff("fin", "KSU.SA.FIN", {"employee"});
+  site.add_staff("coord", "KSU", {"coordinator"});
+  CHECK(site.get("/api/v1/queue").status == 401);
+  for (int i = 0; i < 5; ++i) {
+    json routed = filing("تأخُّر صرف المكافأة رقم " + std::to_string(i));
+    routed["service"] = "stipends";
+    REQUIRE(site.request("POST", "/api/v1/cases", routed).status == 201);
+    site.clock.advance(60'000);
+  }
+  json plain = filing("استفسار عن القبول");
+  plain["type"] = "inquiry";
+  REQUIRE(site.request("POST", "/api/v1/cases", plain).status == 201);
+
+  auto fin = site.get("/api/v1/queue", site.as("fin"));
+  REQUIRE(fin.status == 200);
+  CHECK(fin.body["total"] == 5);  // not the unrouted inquiry at the root
+  auto all = site.get("/api/v1/queue", site.as("coord"));
+  CHECK(all.body["total"] == 6);
+  CHECK(site.get("/api/v1/queue?status=submitted", site.as("coord")).body["total"] == 1);
+  CHECK(site.get("/api/v1/queue?type=demand", site.as("coord")).body["total"] == 5);
+  CHECK(site.get("/api/v1/queue?unit=KSU.SA.FIN", site.as("coord")).body["total"] == 5);
+  // Search ignores diacritics and hamza forms: "مكافاه" finds "المكافأة".
+  CHECK(site.get("/api/v1/queue?q=%D9%85%D9%83%D8%A7%D9%81%D8%A7%D9%87", site.as("coord"))
+            .body["total"] == 5);
+  CHECK(site.get("/api/v1/queue?q=%D8%A7%D9%84%D9%82%D8%A8%D9%88%D9%84", site.as("coord"))
+            .body["total"] == 1);
+  // Paging, due soonest first.
+  auto page2 = site.get("/api/v1/queue?per_page=4&page=2", site.as("coord"));
+  CHECK(page2.body["cases"].size() == 2);
+  auto page1 = site.get("/api/v1/queue?per_page=4&page=1", site.as("coord"));
+  CHECK(page1.body["cases"][0]["due_at"].get<std::string>() <=
+        page1.body["cases"][3]["due_at"].get<std::string>());
+  // Overdue once the clock passes the due dates.
+  CHECK(site.get("/api/v1/queue?overdue=true", site.as("coord")).body["total"] == 0);
+  site.clock.advance(30LL * 24 * 3600 * 1000);
+  site.login("coord");  // the old session expired with the days that passed
+  site.login("admin");
+  CHECK(site.get("/api/v1/queue?overdue=true", site.as("coord")).body["total"] == 6);
+  // Bad parameters are named.
+  CHECK(site.get("/api/v1/queue?status=lost", site.as("coord")).body["error"]["field"] == "status");
+  CHECK(site.get("/api/v1/queue?per_page=1000", site.as("coord")).body["error"]["field"] ==
+        "per_page");
+  CHECK(site.get("/api/v1/queue?overdue=maybe", site.as("coord")).body["error"]["field"] ==
+        "overdue");
+  // Those who may not read cases see none.
+  CHECK(site.get("/api/v1/queue", site.as("admin")).body["total"] == 0);
 }

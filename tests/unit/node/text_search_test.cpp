@@ -385,3 +385,14 @@ TEST_CASE("folding is safe to call from several threads at once", "[search][thre
   CHECK(expected == "مدرسه اجازه مستشفي 2025 result لا");
   for (const auto& result : results) CHECK(result == expected);
 }
+
+TEST_CASE("a query word finds a text word behind its definite article", "[search]") {
+  using tawasul::node::matches_query;
+  CHECK(matches_query("تأخر صرف المكافأة", "مكافاه"));
+  CHECK(matches_query("والمكافآت الطلابية", "مكافات"));
+  CHECK(matches_query("للطلاب المبتعثين", "طلاب"));
+  CHECK(matches_query("بالجامعة", "جامعه"));
+  // Too little would remain: "الم" is not read as an article plus one letter.
+  CHECK_FALSE(matches_query("الم", "م"));
+  CHECK_FALSE(matches_query("المكافأة", "كاف"));
+}
