@@ -448,6 +448,37 @@ Result<FilingRequest> parse_filing_request(std::string_view body) {
   return req;
 }
 
+std::string blind_index(const crypto::SealKey& seal_key, std::string_view field,
+                        std::string_view normalized_value) {
+  // A key of its own for indexes, derived from the seal key: knowing an index
+  // key never helps open a sealed value.
+  static constexpr std::string_view kLabel = "tawasul/blind-index/v1";
+  const crypto::Hash256 index_key = crypto::blake2b_256_keyed(seal_key, crypto::as_bytes(kLabel));
+  const std::string message = std::string(field) + "\n" + std::string(normalized_value);
+  return crypto::to_hex(crypto::blake2b_256_keyed(index_key, crypto::as_bytes(message)));
+}
+
+std::optional<std::string> normalize_contact(std::string_view field, std::string_view raw) {
+  std::string trimmed = trim(raw);
+  if (trimmed.empty() || trimmed.size() > 254 || has_control_chars(trimmed, false))
+    return std::nullopt;
+  if (field == "phone") return normalize_phone(trimmed);
+  if (field == "email") return normalize_email(trimmed);
+  if (field == "national_id") return normalize_national_id(trimmed);
+  return std::nullopt;
+}
+
+std::optional<std::string> open_contact(const crypto::SealKey& seal_key,
+                                        std::string_view tracking_number, std::string_view field,
+                                        std::string_view sealed_hex) {
+  auto sealed = crypto::from_hex(sealed_hex);
+  if (!sealed) return std::nullopt;
+  const std::string context = std::string(tracking_number) + "/" + std::string(field);
+  auto opened = crypto::open_sealed(seal_key, *sealed, crypto::as_bytes(context));
+  if (!opened) return std::nullopt;
+  return std::string(opened->begin(), opened->end());
+}
+
 json case_filed_payload(const FilingRequest& request, const std::string& tracking_number,
                         const crypto::Hash256& access_hash, std::int64_t submitted_ms,
                         std::int64_t due_ms, const crypto::SealKey& seal_key) {
@@ -457,6 +488,7 @@ json case_filed_payload(const FilingRequest& request, const std::string& trackin
     std::string context = tracking_number + "/" + field;
     beneficiary[std::string(field) + "_sealed"] =
         crypto::to_hex(crypto::seal(seal_key, crypto::as_bytes(*value), crypto::as_bytes(context)));
+    beneficiary[std::string(field) + "_index"] = blind_index(seal_key, field, *value);
   };
   seal("phone", request.beneficiary.phone);
   seal("email", request.beneficiary.email);

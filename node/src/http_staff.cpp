@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include <map>
+#include <set>
 
 #include "crypto/crypto.hpp"
 #include "http_util.hpp"
@@ -290,9 +291,27 @@ void HttpApi::staff_routes() {
           res, Error::bad_request("invalid_paging", "page is 1 or more; per_page is 1 to 100",
                                   !page ? "page" : "per_page"));
     }
+    // A beneficiary's cases by phone, e-mail or national ID, through the blind index.
+    std::optional<std::set<std::string>> by_contact;
+    for (const char* field : {"phone", "email", "national_id"}) {
+      if (!req.has_param(field)) continue;
+      auto found = store_.find_by_contact(field, req.get_param_value(field));
+      if (!found) return send_error(res, found.error());
+      std::set<std::string> numbers(found->begin(), found->end());
+      if (by_contact) {
+        std::set<std::string> both;
+        for (const auto& n : numbers) {
+          if (by_contact->count(n)) both.insert(n);
+        }
+        numbers = both;
+      }
+      by_contact = numbers;
+    }
     const std::int64_t now = clock_.now_ms();
     std::vector<json> hits;
     auto scanned = store_.scan_cases([&](const json& state) {
+      if (by_contact && !by_contact->count(state["tracking_number"].get<std::string>()))
+        return true;
       const std::string unit = state.value("unit", "");
       if (!policy.may_read(*me, CaseScope{unit, state.value("confidential", false)})) return true;
       for (const auto& [key, wanted] : filters) {

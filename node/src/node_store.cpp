@@ -75,7 +75,8 @@ Result<std::unique_ptr<NodeStore>> NodeStore::open(const std::filesystem::path& 
   std::unique_ptr<NodeStore> store(new NodeStore(identity, std::move(*env), std::move(*log)));
   for (auto [name, slot] : {std::pair{"meta", &store->meta_}, std::pair{"cases", &store->cases_},
                             std::pair{"enrolled", &store->enrolled_},
-                            std::pair{"enrolled_by_curve", &store->enrolled_by_curve_}}) {
+                            std::pair{"enrolled_by_curve", &store->enrolled_by_curve_},
+                            std::pair{"by_contact", &store->by_contact_}}) {
     auto dbi = store->env_->dbi(name);
     if (!dbi) return std::unexpected(from_storage(dbi.error()));
     *slot = *dbi;
@@ -128,6 +129,19 @@ Result<void> NodeStore::apply(storage::WriteTxn& txn, std::string_view stream, s
   if (auto r = txn.put(cases_, tracking, next->dump()); !r)
     return std::unexpected(from_storage(r.error()));
   if (event->kind == kCaseFiled) {
+    // The blind indexes of the beneficiary's contact data (invariant 7).
+    for (const char* field : {"phone_index", "email_index", "national_id_index"}) {
+      const json& b = payload["beneficiary"];
+      if (!b.contains(field) || !b[field].is_string()) continue;
+      auto index = crypto::array_from_hex<32>(b[field].get<std::string>());
+      if (!index)
+        return std::unexpected(
+            Error::bad_request("malformed_event", "case.filed has a bad blind index"));
+      std::string key(reinterpret_cast<const char*>(index->data()), index->size());
+      key += tracking;
+      if (auto r = txn.put(by_contact_, key, ""); !r)
+        return std::unexpected(from_storage(r.error()));
+    }
     auto count = read_counter(txn, meta_, kCasesCountKey);
     if (!count) return std::unexpected(count.error());
     return write_counter(txn, meta_, kCasesCountKey, *count + 1);
@@ -404,6 +418,28 @@ std::shared_ptr<const OrgTree> NodeStore::org_tree() {
   return org_;
 }
 
+Result<std::vector<std::string>> NodeStore::find_by_contact(std::string_view field,
+                                                            std::string_view value) {
+  auto normalized = normalize_contact(field, value);
+  if (!normalized) {
+    return std::unexpected(Error::bad_request("invalid_" + std::string(field),
+                                              std::string(field) + " is not a valid value",
+                                              std::string(field)));
+  }
+  auto index = crypto::from_hex(blind_index(identity_.seal_key, field, *normalized));
+  const std::string prefix(reinterpret_cast<const char*>(index->data()), index->size());
+  auto txn = env_->begin_read();
+  if (!txn) return std::unexpected(from_storage(txn.error()));
+  std::vector<std::string> out;
+  auto r = txn->scan(by_contact_, prefix, [&](std::string_view key, std::string_view) {
+    if (!key.starts_with(prefix)) return false;
+    out.emplace_back(key.substr(prefix.size()));
+    return out.size() < 10000;
+  });
+  if (!r) return std::unexpected(from_storage(r.error()));
+  return out;
+}
+
 Result<void> NodeStore::scan_cases(const std::function<bool(const json&)>& fn) {
   auto txn = env_->begin_read();
   if (!txn) return std::unexpected(from_storage(txn.error()));
@@ -424,6 +460,18 @@ Result<json> NodeStore::staff_case_view(std::string_view tracking_number) {
   state.erase("access_hash");
   state.erase("events");
   json beneficiary{{"name", state["beneficiary"]["name"]}};
+  // Staff who may read the case see the contact data, opened here; a hub
+  // holds only sealed values (it has no node's seal key).
+  if (state["owner"] == identity_.code) {
+    for (const char* field : {"phone", "email", "national_id"}) {
+      const std::string sealed = std::string(field) + "_sealed";
+      if (!state["beneficiary"].contains(sealed)) continue;
+      if (auto opened = open_contact(identity_.seal_key, tracking_number, field,
+                                     state["beneficiary"][sealed].get<std::string>())) {
+        beneficiary[field] = *opened;
+      }
+    }
+  }
   state["beneficiary"] = beneficiary;
   for (auto& h : state["history"]) {
     if (h.contains("at_ms")) h["at"] = iso8601_utc(h["at_ms"].get<std::int64_t>());

@@ -61,6 +61,21 @@ nlohmann::json case_filed_payload(const FilingRequest& request, const std::strin
                                   const crypto::Hash256& access_hash, std::int64_t submitted_ms,
                                   std::int64_t due_ms, const crypto::SealKey& seal_key);
 
+// Personal data at rest (DESIGN.md invariant 7): phone, e-mail and national
+// ID travel sealed, and beside each sealed value a keyed blind index — a
+// BLAKE2b-256 of the normalised value under a key derived from the node's
+// seal key — lets the node find a beneficiary's cases without storing the
+// value in clear. 64 hex digits.
+std::string blind_index(const crypto::SealKey& seal_key, std::string_view field,
+                        std::string_view normalized_value);
+// The normal form of a phone, email or national_id as a person may type it;
+// nullopt when it is not one.
+std::optional<std::string> normalize_contact(std::string_view field, std::string_view raw);
+// Opens a sealed personal-data field of a case (the node's own cases only).
+std::optional<std::string> open_contact(const crypto::SealKey& seal_key,
+                                        std::string_view tracking_number, std::string_view field,
+                                        std::string_view sealed_hex);
+
 inline constexpr const char* kCaseFiled = "case.filed";
 
 // Folds `event` into `state` (null for a case not seen yet) and returns the new

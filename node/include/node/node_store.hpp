@@ -85,6 +85,11 @@ class NodeStore final : public federation::KeyDirectory {
   // when another write (in any process) has replaced it.
   std::shared_ptr<const OrgTree> org_tree();
 
+  // This node's cases whose beneficiary has this phone, email or national_id
+  // (`field`), found through the blind index; 400 naming the field when the
+  // value is not one.
+  Result<std::vector<std::string>> find_by_contact(std::string_view field, std::string_view value);
+
   // Visits every case's state (as stored) in tracking-number order while
   // `fn` returns true. A scan: fine for a node's queue today; a later issue
   // adds the status/unit/due-time views of DESIGN.md for large nodes.
@@ -154,6 +159,7 @@ class NodeStore final : public federation::KeyDirectory {
   storage::Dbi cases_{};
   storage::Dbi enrolled_{};
   storage::Dbi enrolled_by_curve_{};
+  storage::Dbi by_contact_{};  // blind index (32 bytes) ‖ tracking number → ""
   std::optional<StaffDirectory> staff_;
   std::mutex org_mutex_;
   std::uint64_t org_version_ = 0;

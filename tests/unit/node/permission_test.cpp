@@ -527,3 +527,55 @@ TEST_CASE("the staff queue shows the cases in scope, filtered, searched in folde
   // Those who may not read cases see none.
   CHECK(site.get("/api/v1/queue", site.as("admin")).body["total"] == 0);
 }
+
+TEST_CASE(
+    "staff find a beneficiary's cases by phone, e-mail or national ID through the blind index",
+    "[access][http][pii]") {
+  Site site;
+  site.add_staff("coord", "KSU", {"coordinator"});
+  site.add_staff("admin", "KSU", {"node_admin"});
+  json a = filing("طلب أول");
+  a["type"] = "inquiry";
+  a["beneficiary"] = {
+      {"name", "ريم"}, {"phone", "+966 50 111 2222"}, {"national_id", "1098765432"}};
+  json b = filing("طلب ثان");
+  b["type"] = "complaint";
+  b["beneficiary"] = {{"name", "ريم"}, {"phone", "+966501112222"}, {"email", "reem@example.sa"}};
+  json c = filing("طلب لشخص آخر");
+  c["type"] = "inquiry";
+  const auto first = site.request("POST", "/api/v1/cases", a);
+  REQUIRE(first.status == 201);
+  REQUIRE(site.request("POST", "/api/v1/cases", b).status == 201);
+  REQUIRE(site.request("POST", "/api/v1/cases", c).status == 201);
+
+  // The same number, typed differently, finds both of her cases.
+  CHECK(site.get("/api/v1/queue?phone=%2B966-50-111-2222", site.as("coord")).body["total"] == 2);
+  CHECK(site.get("/api/v1/queue?email=reem@EXAMPLE.sa", site.as("coord")).body["total"] == 1);
+  CHECK(site.get("/api/v1/queue?national_id=1098765432", site.as("coord")).body["total"] == 1);
+  CHECK(site.get("/api/v1/queue?phone=%2B966501112222&email=reem@example.sa", site.as("coord"))
+            .body["total"] == 1);
+  CHECK(site.get("/api/v1/queue?phone=%2B966509999999", site.as("coord")).body["total"] == 0);
+  CHECK(site.get("/api/v1/queue?phone=12", site.as("coord")).body["error"]["field"] == "phone");
+  CHECK(site.get("/api/v1/queue?phone=%2B966501112222", site.as("admin")).body["total"] ==
+        0);  // no reader
+
+  // The staff view opens the sealed contact data; the beneficiary's view never shows it.
+  const std::string tn = first.body["tracking_number"];
+  auto staff_view = site.get("/api/v1/cases/" + tn, site.as("coord"));
+  REQUIRE(staff_view.status == 200);
+  CHECK(staff_view.body["beneficiary"]["phone"] == "+966501112222");
+  CHECK(staff_view.body["beneficiary"]["national_id"] == "1098765432");
+  CHECK(staff_view.body.dump().find("_sealed") == std::string::npos);
+  CHECK(staff_view.body.dump().find("_index") == std::string::npos);
+  auto own = site.get("/api/v1/cases/" + tn,
+                      {{"X-Access-Code", first.body["access_code"].get<std::string>()}});
+  CHECK(own.body.dump().find("1098765432") == std::string::npos);
+
+  // Nothing of it is in the store in clear; the index is not the value's plain hash either.
+  site.writer->stop();
+  const std::string raw = read_bytes(site.dir.path() / "store" / "data.mdb");
+  CHECK(raw.find("1098765432") == std::string::npos);
+  CHECK(raw.find("+966501112222") == std::string::npos);
+  CHECK(raw.find("reem@example.sa") == std::string::npos);
+  site.writer->start();
+}
