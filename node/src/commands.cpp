@@ -276,16 +276,11 @@ int cmd_staff(int argc, const char* const* argv) {
     std::cerr << "tawasul staff add: " << store.error().message << "\n";
     return 1;
   }
-  Result<void> added;
-  auto written = (*store)->env().write([&](storage::WriteTxn& txn) -> storage::Result<void> {
-    added = (*store)->staff().add(txn, *member, *hash, SystemClock().now_ms());
-    if (!added)
-      return std::unexpected(storage::Error{storage::ErrorCode::kInvalid, added.error().message});
-    return {};
+  auto added = (*store)->write([&](storage::WriteTxn& txn) {
+    return (*store)->staff().add(txn, *member, *hash, SystemClock().now_ms());
   });
-  if (!added || !written) {
-    std::cerr << "tawasul staff add: " << (!added ? added.error().message : written.error().message)
-              << "\n";
+  if (!added) {
+    std::cerr << "tawasul staff add: " << added.error().message << "\n";
     return 1;
   }
   std::cout << "added " << member->id << " (" << member->unit << ")\n";
@@ -321,16 +316,11 @@ int cmd_org(int argc, const char* const* argv) {
               << (*store)->identity().code << "\n";
     return 1;
   }
-  Result<void> stored;
-  auto written = (*store)->env().write([&](storage::WriteTxn& txn) -> storage::Result<void> {
-    stored = (*store)->set_org_tree(txn, *tree, SystemClock().now_ms());
-    if (!stored)
-      return std::unexpected(storage::Error{storage::ErrorCode::kInvalid, stored.error().message});
-    return {};
+  auto stored = (*store)->write([&](storage::WriteTxn& txn) {
+    return (*store)->set_org_tree(txn, *tree, SystemClock().now_ms());
   });
-  if (!stored || !written) {
-    std::cerr << "tawasul org load: "
-              << (!stored ? stored.error().message : written.error().message) << "\n";
+  if (!stored) {
+    std::cerr << "tawasul org load: " << stored.error().message << "\n";
     return 1;
   }
   std::cout << "loaded " << tree->size() << " units and " << tree->services().size()

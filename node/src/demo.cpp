@@ -223,14 +223,11 @@ int run_demo(int argc, const char* const* argv) {
       std::cerr << "tawasul demo: sample org tree: " << tree.error().message << "\n";
       return 1;
     }
-    auto written = (*store)->env().write([&](storage::WriteTxn& txn) -> storage::Result<void> {
-      auto r = (*store)->set_org_tree(txn, *tree, SystemClock().now_ms());
-      if (!r)
-        return std::unexpected(storage::Error{storage::ErrorCode::kInvalid, r.error().message});
-      return {};
+    auto stored = (*store)->write([&](storage::WriteTxn& txn) {
+      return (*store)->set_org_tree(txn, *tree, SystemClock().now_ms());
     });
-    if (!written) {
-      std::cerr << "tawasul demo: " << written.error().message << "\n";
+    if (!stored) {
+      std::cerr << "tawasul demo: " << stored.error().message << "\n";
       return 1;
     }
   }

@@ -148,9 +148,7 @@ void HttpApi::routes() {
   });
 
   s.Get(R"(/api/v1/cases/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-    std::string tracking = req.matches[1];
-    std::transform(tracking.begin(), tracking.end(), tracking.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    const std::string tracking = to_upper_ascii(req.matches[1]);
     TrackingError why{};
     if (!parse_tracking_number(tracking, &why)) {
       send_error(

@@ -60,11 +60,6 @@ Result<json> object_body(const httplib::Request& req) {
   return j;
 }
 
-std::string upper(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // A dummy hash, so that an unknown staff id costs as much as a wrong password.
 const std::string& dummy_hash() {
   static const std::string hash =
@@ -366,7 +361,7 @@ void HttpApi::staff_routes() {
                                                               httplib::Response& res) {
     auto me = authenticate(req);
     if (!me) return send_error(res, unauthorized());
-    const std::string tracking = upper(req.matches[1]);
+    const std::string tracking = to_upper_ascii(req.matches[1]);
     auto action = parse_action(std::string(req.matches[2]));
     if (!action || *action == CaseAction::kProvideInfo || *action == CaseAction::kClose) {
       return send_error(res,
@@ -414,7 +409,7 @@ void HttpApi::staff_routes() {
   // The beneficiary answers the question asked, or accepts the answer.
   auto beneficiary_action = [this](CaseAction action, const char* field) {
     return [this, action, field](const httplib::Request& req, httplib::Response& res) {
-      const std::string tracking = upper(req.matches[1]);
+      const std::string tracking = to_upper_ascii(req.matches[1]);
       std::string code = req.get_header_value("X-Access-Code");
       if (code.empty()) code = req.get_param_value("access_code");
       // Check the code first, with the same 404 as a look-up.

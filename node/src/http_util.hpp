@@ -4,7 +4,9 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "node/error.hpp"
 
@@ -28,6 +30,12 @@ inline bool is_json_content_type(const httplib::Request& req) {
   std::transform(type.begin(), type.end(), type.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return type == "application/json" || type.starts_with("application/json;");
+}
+
+// Tracking numbers and codes are case-insensitive for people; ASCII only.
+inline std::string to_upper_ascii(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
 }
 
 }  // namespace tawasul::node

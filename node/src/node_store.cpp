@@ -287,6 +287,19 @@ Result<void> NodeStore::set_hub_acked(storage::WriteTxn& txn, std::uint64_t curs
   return write_counter(txn, meta_, kHubAckedKey, cursor);
 }
 
+Result<void> NodeStore::write(const std::function<Result<void>(storage::WriteTxn&)>& fn) {
+  Result<void> outcome;
+  auto written = env_->write([&](storage::WriteTxn& txn) -> storage::Result<void> {
+    outcome = fn(txn);
+    if (!outcome)
+      return std::unexpected(storage::Error{storage::ErrorCode::kInvalid, outcome.error().message});
+    return {};
+  });
+  if (!outcome) return outcome;
+  if (!written) return std::unexpected(from_storage(written.error()));
+  return {};
+}
+
 Result<void> NodeStore::enroll(const federation::EnrolledNode& node, bool replace,
                                std::int64_t now_ms) {
   if (!valid_node_code(node.code)) {

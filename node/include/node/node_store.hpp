@@ -57,6 +57,11 @@ class NodeStore final : public federation::KeyDirectory {
   StaffDirectory& staff() { return *staff_; }
   const Identity& identity() const { return identity_; }
 
+  // Runs `fn` in one write transaction of its own and commits; a domain error
+  // from `fn` aborts it and comes back as it was. For one-off writes outside
+  // the daemon's writer (the command line, the demo's set-up).
+  Result<void> write(const std::function<Result<void>(storage::WriteTxn&)>& fn);
+
   // --- writes: call inside a write transaction ---------------------------
 
   // Files a case at this node: allocates the tracking number, generates the
