@@ -493,6 +493,7 @@ json case_filed_payload(const FilingRequest& request, const std::string& trackin
   seal("phone", request.beneficiary.phone);
   seal("email", request.beneficiary.email);
   seal("national_id", request.beneficiary.national_id);
+  if (!request.account_index.empty()) beneficiary["account_index"] = request.account_index;
   json payload{{"tracking_number", tracking_number},
                {"type", request.type},
                {"subject", request.subject},
@@ -672,6 +673,26 @@ Result<json> fold_case_event(const json& state, const crypto::Event& event, cons
                                      {"at_ms", payload["submitted_at_ms"]},
                                      {"status", "submitted"},
                                      {"channel", payload["channel"]}}});
+    return s;
+  }
+  if (event.kind == kCaseLinked) {
+    if (state.is_null() || state["owner"] != event.origin) {
+      return std::unexpected(
+          Error::conflict("unknown_case", "case.linked for a case its origin does not own"));
+    }
+    if (!payload.contains("account_index") || !payload["account_index"].is_string() ||
+        !crypto::array_from_hex<32>(payload["account_index"].get<std::string>())) {
+      return std::unexpected(
+          Error::bad_request("malformed_event", "case.linked lacks a valid account_index"));
+    }
+    if (state["beneficiary"].contains("account_index")) {
+      return std::unexpected(
+          Error::conflict("already_linked", "the case is already linked to a beneficiary account"));
+    }
+    json s = state;
+    s["beneficiary"]["account_index"] = payload["account_index"];
+    s["updated_at_ms"] = event.time_ms;
+    s["events"].push_back(json{{"origin", event.origin}, {"seq", event.seq}});
     return s;
   }
   auto action = action_of_event(event.kind);

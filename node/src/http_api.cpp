@@ -89,6 +89,7 @@ void HttpApi::routes() {
   });
 
   staff_routes();
+  beneficiary_routes();
 
   s.Get("/api/v1/health", [this](const httplib::Request&, httplib::Response& res) {
     auto stats = store_.stats();
@@ -133,6 +134,9 @@ void HttpApi::routes() {
     if (auto me = authenticate(req); me && me->has(StaffRole::kCallCentreAgent)) {
       request->filed_by = me->id;
       request->channel = "call_centre";
+    } else if (auto account = authenticate_beneficiary(req)) {
+      // A signed-in beneficiary's case is theirs: it appears in "my cases".
+      request->account_index = store_.beneficiaries().account_index(account->id);
     }
     const std::int64_t now = clock_.now_ms();
     // Answered only after the commit that holds the case (invariant 2).
@@ -162,9 +166,7 @@ void HttpApi::routes() {
               "tracking_number"));
       return;
     }
-    std::string code = req.get_header_value("X-Access-Code");
-    if (code.empty()) code = req.get_param_value("access_code");
-    if (code.empty()) {
+    if (access_code_of(req).empty()) {
       // Staff read through their session, within their unit's subtree.
       if (auto me = authenticate(req)) {
         auto state = store_.staff_case_view(tracking);
@@ -180,7 +182,8 @@ void HttpApi::routes() {
         return send_json(res, 200, *state);
       }
     }
-    auto found = store_.lookup_case(tracking, code);
+    // The beneficiary: by the access code, or through their account.
+    auto found = beneficiary_case(req, tracking);
     if (!found) {
       send_error(res, found.error());
       return;

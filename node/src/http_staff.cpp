@@ -17,58 +17,6 @@ namespace tawasul::node {
 
 using nlohmann::json;
 
-namespace {
-
-constexpr const char* kSessionCookie = "tawasul_session";
-
-Error unauthorized() {
-  return Error{401, "unauthorized", "sign in first: send Authorization: Bearer <token>", ""};
-}
-Error forbidden() {
-  return Error{403, "forbidden", "your role or unit does not allow this", ""};
-}
-
-std::string bearer_token(const httplib::Request& req) {
-  std::string auth = req.get_header_value("Authorization");
-  if (auth.starts_with("Bearer ")) return auth.substr(7);
-  // The web pages use an HttpOnly cookie instead.
-  std::string cookies = req.get_header_value("Cookie");
-  const std::string key = std::string(kSessionCookie) + "=";
-  for (std::size_t at = cookies.find(key); at != std::string::npos;
-       at = cookies.find(key, at + 1)) {
-    if (at == 0 || cookies[at - 1] == ' ' || cookies[at - 1] == ';') {
-      auto end = cookies.find(';', at);
-      return cookies.substr(at + key.size(),
-                            end == std::string::npos ? std::string::npos : end - at - key.size());
-    }
-  }
-  return {};
-}
-
-// Parses a JSON object body; an empty body is an empty object.
-Result<json> object_body(const httplib::Request& req) {
-  if (req.body.empty()) return json::object();
-  if (!is_json_content_type(req)) {
-    return std::unexpected(
-        Error{415, "unsupported_media_type", "send JSON (Content-Type: application/json)", ""});
-  }
-  json j = json::parse(req.body, nullptr, false);
-  if (j.is_discarded())
-    return std::unexpected(Error::bad_request("malformed_json", "the body is not valid JSON"));
-  if (!j.is_object())
-    return std::unexpected(Error::bad_request("malformed_json", "the body must be a JSON object"));
-  return j;
-}
-
-// A dummy hash, so that an unknown staff id costs as much as a wrong password.
-const std::string& dummy_hash() {
-  static const std::string hash =
-      crypto::hash_password("no such account", crypto::PasswordCost::interactive()).value_or("");
-  return hash;
-}
-
-}  // namespace
-
 std::optional<StaffMember> HttpApi::authenticate(const httplib::Request& req) const {
   std::string token = bearer_token(req);
   if (token.empty()) return std::nullopt;
@@ -120,13 +68,13 @@ void HttpApi::staff_routes() {
       return send_error(
           res, Error{429, "too_many_attempts", "too many failed sign-ins; try again later", ""});
     }
-    auto hash = store_.staff().password_hash(id);
-    auto member = store_.staff().find(id);
-    const bool ok = crypto::verify_password(hash ? *hash : dummy_hash(), password) && member &&
-                    !member->disabled;
+    auto account = store_.staff().account(id);
+    const bool ok =
+        crypto::verify_password(account ? account->password_hash : dummy_hash(), password) &&
+        account && !account->member.disabled;
     if (!ok) {
       // Count the failure only for real accounts; say the same either way.
-      if (member) {
+      if (account) {
         writer_.execute([this, id, now](storage::WriteTxn& txn) -> Result<json> {
           auto locked = store_.staff().record_failure(txn, id, now);
           if (!locked) return std::unexpected(locked.error());
@@ -148,32 +96,35 @@ void HttpApi::staff_routes() {
       return json{};
     });
     if (!opened) return send_error(res, opened.error());
-    res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + token +
-                                     "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" +
-                                     std::to_string(kSessionLifetimeMs / 1000));
+    res.set_header("Set-Cookie", session_cookie(token, kSessionLifetimeMs / 1000));
     send_json(res, 200,
               json{{"token", token},
                    {"expires_at", iso8601_utc(now + kSessionLifetimeMs)},
-                   {"staff", member->to_json()}});
+                   {"staff", account->member.to_json()}});
   });
 
   s.Post("/api/v1/auth/logout", [this](const httplib::Request& req, httplib::Response& res) {
     const std::string token = bearer_token(req);
-    if (token.empty() || !authenticate(req)) return send_error(res, unauthorized());
+    if (token.empty() || (!authenticate(req) && !authenticate_beneficiary(req)))
+      return send_error(res, unauthorized());
     auto closed = writer_.execute([this, token](storage::WriteTxn& txn) -> Result<json> {
       if (auto r = store_.staff().close_session(txn, token); !r) return std::unexpected(r.error());
       return json{};
     });
     if (!closed) return send_error(res, closed.error());
-    res.set_header("Set-Cookie",
-                   std::string(kSessionCookie) + "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    res.set_header("Set-Cookie", session_cookie("", 0));
     res.status = 204;
   });
 
   s.Get("/api/v1/me", [this](const httplib::Request& req, httplib::Response& res) {
-    auto me = authenticate(req);
-    if (!me) return send_error(res, unauthorized());
-    send_json(res, 200, me->to_json());
+    if (auto me = authenticate(req)) {
+      json j = me->to_json();
+      j["kind"] = "staff";
+      return send_json(res, 200, j);
+    }
+    if (auto account = authenticate_beneficiary(req))
+      return send_json(res, 200, account->to_json());
+    send_error(res, unauthorized());
   });
 
   s.Post("/api/v1/staff", [this](const httplib::Request& req, httplib::Response& res) {
@@ -207,6 +158,119 @@ void HttpApi::staff_routes() {
         });
     if (!added) return send_error(res, added.error());
     send_json(res, 201, *added);
+  });
+
+  // Staff accounts: administrators and auditors list them; a member reads
+  // their own record through /api/v1/me.
+  s.Get("/api/v1/staff", [this](const httplib::Request& req, httplib::Response& res) {
+    auto me = authenticate(req);
+    if (!me) return send_error(res, unauthorized());
+    if (!me->has(StaffRole::kNodeAdmin) && !me->has(StaffRole::kAuditor)) {
+      audit_denial(*me, "list_staff", "staff");
+      return send_error(res, forbidden());
+    }
+    auto members = store_.staff().list();
+    if (!members) return send_error(res, members.error());
+    json out = json::array();
+    for (const auto& m : *members) out.push_back(m.to_json());
+    send_json(res, 200, json{{"total", out.size()}, {"staff", out}});
+  });
+
+  // A node administrator changes a member: name, unit, roles, confidential
+  // grant, disabled, password. Only the fields sent change; the result is
+  // validated whole. Disabling or a new password ends the member's sessions.
+  s.Patch(R"(/api/v1/staff/([a-z0-9._-]+))", [this](const httplib::Request& req,
+                                                    httplib::Response& res) {
+    auto me = authenticate(req);
+    if (!me) return send_error(res, unauthorized());
+    const std::string id = req.matches[1];
+    if (!me->has(StaffRole::kNodeAdmin)) {
+      audit_denial(*me, "update_staff", id);
+      return send_error(res, forbidden());
+    }
+    auto body = object_body(req);
+    if (!body) return send_error(res, body.error());
+    auto current = store_.staff().find(id);
+    if (!current) return send_error(res, Error::not_found("no staff member '" + id + "'"));
+    if (body->contains("id")) {
+      return send_error(res,
+                        Error::bad_request("immutable_field",
+                                           "a staff id cannot change; create a new account", "id"));
+    }
+    json merged = current->to_json();
+    merged.erase("disabled");
+    std::optional<bool> disabled;
+    if (body->contains("disabled")) {
+      if (!(*body)["disabled"].is_boolean()) {
+        return send_error(
+            res, Error::bad_request("wrong_type", "disabled must be true or false", "disabled"));
+      }
+      disabled = (*body)["disabled"].get<bool>();
+      body->erase("disabled");
+    }
+    std::optional<std::string> password;
+    if (body->contains("password")) {
+      if (!(*body)["password"].is_string()) {
+        return send_error(
+            res, Error::bad_request("wrong_type", "password must be a string", "password"));
+      }
+      password = (*body)["password"].get<std::string>();
+      if (auto ok = check_password(*password); !ok) return send_error(res, ok.error());
+      body->erase("password");
+    }
+    for (auto it = body->begin(); it != body->end(); ++it) merged[it.key()] = it.value();
+    auto member = parse_staff_member(merged);
+    if (!member) return send_error(res, member.error());
+    member->disabled = disabled.value_or(current->disabled);
+    if (auto tree = store_.org_tree(); tree && !tree->unit(member->unit)) {
+      return send_error(
+          res, Error::bad_request("unknown_unit", "unit is not a unit of this node", "unit"));
+    }
+    // An administrator cannot lock themselves out: someone must remain who
+    // can mend accounts (the command line can, too: `tawasul staff add`).
+    if (id == me->id && (member->disabled || !member->has(StaffRole::kNodeAdmin))) {
+      return send_error(res, Error::conflict("would_lock_out",
+                                             "you cannot disable your own account or drop your "
+                                             "own node_admin role; ask another administrator"));
+    }
+    std::optional<std::string> hash;
+    if (password) {
+      auto h = crypto::hash_password(*password, password_cost_);
+      if (!h) return send_error(res, Error::internal(h.error().message));
+      hash = *h;
+    }
+    const std::int64_t now = clock_.now_ms();
+    auto updated =
+        writer_.execute([this, m = *member, hash, now](storage::WriteTxn& txn) -> Result<json> {
+          auto r = store_.staff().update(txn, m, hash, now);
+          if (!r) return std::unexpected(r.error());
+          return r->to_json();
+        });
+    if (!updated) return send_error(res, updated.error());
+    send_json(res, 200, *updated);
+  });
+
+  // The node's audit log (sign-ins, denials, staff and org changes), the
+  // latest `limit` entries: for administrators and auditors.
+  s.Get("/api/v1/audit", [this](const httplib::Request& req, httplib::Response& res) {
+    auto me = authenticate(req);
+    if (!me) return send_error(res, unauthorized());
+    if (!me->has(StaffRole::kNodeAdmin) && !me->has(StaffRole::kAuditor)) {
+      audit_denial(*me, "read_audit", "audit");
+      return send_error(res, forbidden());
+    }
+    std::size_t limit = 100;
+    if (req.has_param("limit")) {
+      const std::string v = req.get_param_value("limit");
+      if (v.empty() || v.size() > 4 || v.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoul(v) < 1 || std::stoul(v) > 1000) {
+        return send_error(res, Error::bad_request("invalid_paging", "limit is 1 to 1000", "limit"));
+      }
+      limit = std::stoul(v);
+    }
+    auto entries = store_.staff().audit_tail(limit);
+    if (!entries) return send_error(res, entries.error());
+    send_json(res, 200, json{{"entries", *entries}});
   });
 
   // The organisation tree: any signed-in staff member reads it; a node
@@ -410,10 +474,8 @@ void HttpApi::staff_routes() {
   auto beneficiary_action = [this](CaseAction action, const char* field) {
     return [this, action, field](const httplib::Request& req, httplib::Response& res) {
       const std::string tracking = to_upper_ascii(req.matches[1]);
-      std::string code = req.get_header_value("X-Access-Code");
-      if (code.empty()) code = req.get_param_value("access_code");
-      // Check the code first, with the same 404 as a look-up.
-      if (auto found = store_.lookup_case(tracking, code); !found)
+      // The code (or the account) first, with the same 404 as a look-up.
+      if (auto found = beneficiary_case(req, tracking); !found)
         return send_error(res, found.error());
       auto body = object_body(req);
       if (!body) return send_error(res, body.error());

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "crypto/crypto.hpp"
 #include "node/error.hpp"
 
 namespace tawasul::node {
@@ -36,6 +37,69 @@ inline bool is_json_content_type(const httplib::Request& req) {
 inline std::string to_upper_ascii(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
+}
+
+inline constexpr const char* kSessionCookie = "tawasul_session";
+
+inline Error unauthorized() {
+  return Error{401, "unauthorized", "sign in first: send Authorization: Bearer <token>", ""};
+}
+inline Error forbidden() {
+  return Error{403, "forbidden", "your role or unit does not allow this", ""};
+}
+
+// The session token of a request: a Bearer token (the API), or the HttpOnly
+// cookie (the web pages).
+inline std::string bearer_token(const httplib::Request& req) {
+  std::string auth = req.get_header_value("Authorization");
+  if (auth.starts_with("Bearer ")) return auth.substr(7);
+  std::string cookies = req.get_header_value("Cookie");
+  const std::string key = std::string(kSessionCookie) + "=";
+  for (std::size_t at = cookies.find(key); at != std::string::npos;
+       at = cookies.find(key, at + 1)) {
+    if (at == 0 || cookies[at - 1] == ' ' || cookies[at - 1] == ';') {
+      auto end = cookies.find(';', at);
+      return cookies.substr(at + key.size(),
+                            end == std::string::npos ? std::string::npos : end - at - key.size());
+    }
+  }
+  return {};
+}
+
+// Parses a JSON object body; an empty body is an empty object.
+inline Result<nlohmann::json> object_body(const httplib::Request& req) {
+  if (req.body.empty()) return nlohmann::json::object();
+  if (!is_json_content_type(req)) {
+    return std::unexpected(
+        Error{415, "unsupported_media_type", "send JSON (Content-Type: application/json)", ""});
+  }
+  nlohmann::json j = nlohmann::json::parse(req.body, nullptr, false);
+  if (j.is_discarded())
+    return std::unexpected(Error::bad_request("malformed_json", "the body is not valid JSON"));
+  if (!j.is_object())
+    return std::unexpected(Error::bad_request("malformed_json", "the body must be a JSON object"));
+  return j;
+}
+
+// The Set-Cookie value that opens (or, with an empty token, ends) a web session.
+inline std::string session_cookie(const std::string& token, std::int64_t max_age_s) {
+  return std::string(kSessionCookie) + "=" + token +
+         "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" + std::to_string(max_age_s);
+}
+
+// A dummy Argon2id hash, so that an unknown account costs as much to refuse
+// as a wrong password (no timing hint which one was wrong).
+inline const std::string& dummy_hash() {
+  static const std::string hash =
+      crypto::hash_password("no such account", crypto::PasswordCost::interactive()).value_or("");
+  return hash;
+}
+
+// The access code a beneficiary sends: the X-Access-Code header or ?access_code=.
+inline std::string access_code_of(const httplib::Request& req) {
+  std::string code = req.get_header_value("X-Access-Code");
+  if (code.empty()) code = req.get_param_value("access_code");
+  return code;
 }
 
 }  // namespace tawasul::node

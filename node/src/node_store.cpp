@@ -84,6 +84,9 @@ Result<std::unique_ptr<NodeStore>> NodeStore::open(const std::filesystem::path& 
   auto staff = StaffDirectory::open(*store->env_);
   if (!staff) return std::unexpected(staff.error());
   store->staff_.emplace(std::move(*staff));
+  auto beneficiaries = BeneficiaryDirectory::open(*store->env_, store->identity_.seal_key);
+  if (!beneficiaries) return std::unexpected(beneficiaries.error());
+  store->beneficiaries_.emplace(std::move(*beneficiaries));
   NodeStore* self = store.get();
   store->log_.set_apply_hook([self](storage::WriteTxn& txn, std::string_view stream,
                                     std::uint64_t seq,
@@ -130,22 +133,29 @@ Result<void> NodeStore::apply(storage::WriteTxn& txn, std::string_view stream, s
     return std::unexpected(from_storage(r.error()));
   if (event->kind == kCaseFiled) {
     // The blind indexes of the beneficiary's contact data (invariant 7).
-    for (const char* field : {"phone_index", "email_index", "national_id_index"}) {
+    // and of the beneficiary account it was filed under.
+    for (const char* field : {"phone_index", "email_index", "national_id_index", "account_index"}) {
       const json& b = payload["beneficiary"];
-      if (!b.contains(field) || !b[field].is_string()) continue;
-      auto index = crypto::array_from_hex<32>(b[field].get<std::string>());
-      if (!index)
-        return std::unexpected(
-            Error::bad_request("malformed_event", "case.filed has a bad blind index"));
-      std::string key(reinterpret_cast<const char*>(index->data()), index->size());
-      key += tracking;
-      if (auto r = txn.put(by_contact_, key, ""); !r)
-        return std::unexpected(from_storage(r.error()));
+      if (!b.contains(field)) continue;
+      if (auto r = put_index(txn, b[field], tracking); !r) return r;
     }
     auto count = read_counter(txn, meta_, kCasesCountKey);
     if (!count) return std::unexpected(count.error());
     return write_counter(txn, meta_, kCasesCountKey, *count + 1);
   }
+  if (event->kind == kCaseLinked) return put_index(txn, payload["account_index"], tracking);
+  return {};
+}
+
+Result<void> NodeStore::put_index(storage::WriteTxn& txn, const json& index_hex,
+                                  std::string_view tracking_number) {
+  const auto bad = Error::bad_request("malformed_event", "event has a bad blind index");
+  if (!index_hex.is_string()) return std::unexpected(bad);
+  auto index = crypto::array_from_hex<32>(index_hex.get<std::string>());
+  if (!index) return std::unexpected(bad);
+  std::string key(reinterpret_cast<const char*>(index->data()), index->size());
+  key += tracking_number;
+  if (auto r = txn.put(by_contact_, key, ""); !r) return std::unexpected(from_storage(r.error()));
   return {};
 }
 
@@ -439,7 +449,65 @@ Result<std::vector<std::string>> NodeStore::find_by_contact(std::string_view fie
                                               std::string(field) + " is not a valid value",
                                               std::string(field)));
   }
-  auto index = crypto::from_hex(blind_index(identity_.seal_key, field, *normalized));
+  return cases_by_index(blind_index(identity_.seal_key, field, *normalized));
+}
+
+Result<std::vector<std::string>> NodeStore::cases_of_account(std::string_view account_id) {
+  return cases_by_index(beneficiaries_->account_index(account_id));
+}
+
+Result<json> NodeStore::account_case_view(std::string_view tracking_number,
+                                          std::string_view account_id) {
+  const auto not_found = Error::not_found("no case with this tracking number and access code");
+  auto txn = env_->begin_read();
+  if (!txn) return std::unexpected(from_storage(txn.error()));
+  auto value = txn->find(cases_, tracking_number);
+  if (!value) return std::unexpected(not_found);
+  json state = json::parse(*value);
+  const json& b = state["beneficiary"];
+  if (!b.contains("account_index") ||
+      b["account_index"] != beneficiaries_->account_index(account_id)) {
+    return std::unexpected(not_found);
+  }
+  return public_case_view(state);
+}
+
+Result<json> NodeStore::link_case(storage::WriteTxn& txn, std::string_view tracking_number,
+                                  std::string_view access_code, std::string_view account_id,
+                                  std::int64_t now_ms) {
+  const auto not_found = Error::not_found("no case with this tracking number and access code");
+  auto code = normalize_access_code(access_code);
+  if (!code) return std::unexpected(not_found);
+  auto value = txn.find(cases_, tracking_number);
+  if (!value) return std::unexpected(not_found);
+  json state = json::parse(*value);
+  auto stored = crypto::from_hex(state["access_hash"].get<std::string>());
+  if (!stored || !crypto::equal_constant_time(*stored, access_code_hash(tracking_number, *code))) {
+    return std::unexpected(not_found);
+  }
+  if (state["owner"] != identity_.code) {
+    return std::unexpected(Error::conflict(
+        "not_owner", "case " + std::string(tracking_number) + " is owned by " +
+                         state["owner"].get<std::string>() + "; link it at its own node"));
+  }
+  const std::string index = beneficiaries_->account_index(account_id);
+  if (state["beneficiary"].contains("account_index")) {
+    if (state["beneficiary"]["account_index"] == index) return public_case_view(state);
+    return std::unexpected(Error::conflict(
+        "already_linked", "this case is already linked to another beneficiary account"));
+  }
+  json payload{
+      {"tracking_number", tracking_number}, {"by", "beneficiary"}, {"account_index", index}};
+  auto appended = append_local(txn, kCaseLinked, payload, now_ms);
+  if (!appended) return std::unexpected(appended.error());
+  auto updated = txn.find(cases_, tracking_number);
+  if (!updated) return std::unexpected(Error::internal("case vanished after its event"));
+  return public_case_view(json::parse(*updated));
+}
+
+Result<std::vector<std::string>> NodeStore::cases_by_index(std::string_view index_hex) {
+  auto index = crypto::from_hex(index_hex);
+  if (!index) return std::unexpected(Error::internal("blind index is not hex"));
   const std::string prefix(reinterpret_cast<const char*>(index->data()), index->size());
   auto txn = env_->begin_read();
   if (!txn) return std::unexpected(from_storage(txn.error()));

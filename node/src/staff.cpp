@@ -199,6 +199,50 @@ Result<void> StaffDirectory::open_session(storage::WriteTxn& txn, const std::str
   return {};
 }
 
+Result<void> StaffDirectory::open_beneficiary_session(storage::WriteTxn& txn,
+                                                      const std::string& account_id,
+                                                      std::string_view token, std::int64_t now_ms) {
+  json s{{"beneficiary_id", account_id}, {"expires_at_ms", now_ms + kSessionLifetimeMs}};
+  if (auto r = txn.put(sessions_, token_key(token), s.dump()); !r)
+    return std::unexpected(from_storage(r.error()));
+  return {};
+}
+
+Result<StaffMember> StaffDirectory::update(storage::WriteTxn& txn, const StaffMember& member,
+                                           const std::optional<std::string>& password_hash,
+                                           std::int64_t now_ms) {
+  auto v = txn.find(staff_, member.id);
+  if (!v) return std::unexpected(Error::not_found("no staff member '" + member.id + "'"));
+  json record = json::parse(*v, nullptr, false);
+  auto before = member_from_record(record);
+  if (!before) return std::unexpected(before.error());
+  json updated = member.to_json();
+  updated["password_hash"] = password_hash ? *password_hash : record.value("password_hash", "");
+  updated["created_at"] = record.value("created_at", "");
+  updated["updated_at"] = iso8601_utc(now_ms);
+  if (auto r = txn.put(staff_, member.id, updated.dump()); !r)
+    return std::unexpected(from_storage(r.error()));
+  if (member.disabled || password_hash) {
+    // End the member's sessions: a disabled account or a changed password
+    // must not keep working through a token issued before.
+    std::vector<std::string> ended;
+    auto scanned = txn.scan(sessions_, "", [&](std::string_view key, std::string_view value) {
+      json s = json::parse(value, nullptr, false);
+      if (s.is_object() && s.value("staff_id", "") == member.id) ended.emplace_back(key);
+      return true;
+    });
+    if (!scanned) return std::unexpected(from_storage(scanned.error()));
+    for (const auto& key : ended) {
+      if (auto r = txn.del(sessions_, key); !r) return std::unexpected(from_storage(r.error()));
+    }
+  }
+  json entry{
+      {"event", "staff_updated"}, {"before", before->to_json()}, {"after", member.to_json()}};
+  if (password_hash) entry["password_changed"] = true;
+  if (auto r = audit(txn, now_ms, entry); !r) return std::unexpected(r.error());
+  return member;
+}
+
 Result<void> StaffDirectory::close_session(storage::WriteTxn& txn, std::string_view token) {
   if (auto r = txn.del(sessions_, token_key(token)); !r)
     return std::unexpected(from_storage(r.error()));
@@ -253,32 +297,61 @@ std::optional<StaffMember> StaffDirectory::find(std::string_view staff_id) {
   return *m;
 }
 
-std::optional<std::string> StaffDirectory::password_hash(std::string_view staff_id) {
+std::optional<StaffDirectory::Account> StaffDirectory::account(std::string_view staff_id) {
   auto txn = env_->begin_read();
   if (!txn) return std::nullopt;
   auto v = txn->find(staff_, staff_id);
   if (!v) return std::nullopt;
   json j = json::parse(*v, nullptr, false);
-  if (!j.is_object() || !j.contains("password_hash") || !j["password_hash"].is_string())
-    return std::nullopt;
-  return j["password_hash"].get<std::string>();
+  auto m = member_from_record(j);
+  if (!m || !j.contains("password_hash") || !j["password_hash"].is_string()) return std::nullopt;
+  return Account{*m, j["password_hash"].get<std::string>()};
+}
+
+Result<std::vector<StaffMember>> StaffDirectory::list() {
+  auto txn = env_->begin_read();
+  if (!txn) return std::unexpected(from_storage(txn.error()));
+  std::vector<StaffMember> out;
+  std::optional<Error> bad;
+  auto r = txn->scan(staff_, "", [&](std::string_view, std::string_view value) {
+    auto m = member_from_record(json::parse(value, nullptr, false));
+    if (!m) {
+      bad = m.error();
+      return false;
+    }
+    out.push_back(std::move(*m));
+    return true;
+  });
+  if (!r) return std::unexpected(from_storage(r.error()));
+  if (bad) return std::unexpected(*bad);
+  return out;
+}
+
+std::optional<std::string> StaffDirectory::session_principal(std::string_view token,
+                                                             std::string_view kind,
+                                                             std::int64_t now_ms) {
+  if (token.size() != 64) return std::nullopt;
+  auto txn = env_->begin_read();
+  if (!txn) return std::nullopt;
+  auto v = txn->find(sessions_, token_key(token));
+  if (!v) return std::nullopt;
+  json s = json::parse(*v, nullptr, false);
+  if (!s.is_object() || s.value("expires_at_ms", std::int64_t{0}) <= now_ms) return std::nullopt;
+  if (!s.contains(kind) || !s[kind].is_string()) return std::nullopt;
+  return s[kind].get<std::string>();
 }
 
 std::optional<StaffMember> StaffDirectory::session(std::string_view token, std::int64_t now_ms) {
-  if (token.size() != 64) return std::nullopt;
-  std::string staff_id;
-  {
-    auto txn = env_->begin_read();
-    if (!txn) return std::nullopt;
-    auto v = txn->find(sessions_, token_key(token));
-    if (!v) return std::nullopt;
-    json s = json::parse(*v, nullptr, false);
-    if (!s.is_object() || s.value("expires_at_ms", std::int64_t{0}) <= now_ms) return std::nullopt;
-    staff_id = s.value("staff_id", "");
-  }
-  auto member = find(staff_id);
+  auto staff_id = session_principal(token, "staff_id", now_ms);
+  if (!staff_id) return std::nullopt;
+  auto member = find(*staff_id);
   if (!member || member->disabled) return std::nullopt;
   return member;
+}
+
+std::optional<std::string> StaffDirectory::beneficiary_session(std::string_view token,
+                                                               std::int64_t now_ms) {
+  return session_principal(token, "beneficiary_id", now_ms);
 }
 
 std::optional<std::int64_t> StaffDirectory::locked_until(std::string_view staff_id,
@@ -300,6 +373,23 @@ Result<std::vector<json>> StaffDirectory::audit_log(std::size_t max_entries) {
   std::vector<json> out;
   auto r = txn->scan(audit_, "", [&](std::string_view, std::string_view value) {
     out.push_back(json::parse(value, nullptr, false));
+    return out.size() < max_entries;
+  });
+  if (!r) return std::unexpected(from_storage(r.error()));
+  return out;
+}
+
+Result<std::vector<json>> StaffDirectory::audit_tail(std::size_t max_entries) {
+  auto txn = env_->begin_read();
+  if (!txn) return std::unexpected(from_storage(txn.error()));
+  auto last = txn->last_with_prefix(audit_, "");
+  if (!last) return std::unexpected(from_storage(last.error()));
+  if (!*last || (*last)->first.size() != 8) return std::vector<json>{};
+  const std::uint64_t end = storage::decode_u64((*last)->first);
+  const std::uint64_t from = end > max_entries ? end - max_entries + 1 : 1;
+  std::vector<json> out;
+  auto r = txn->scan(audit_, storage::encode_u64(from), [&](std::string_view, std::string_view v) {
+    out.push_back(json::parse(v, nullptr, false));
     return out.size() < max_entries;
   });
   if (!r) return std::unexpected(from_storage(r.error()));

@@ -41,6 +41,9 @@ struct FilingRequest {
   // Where the service catalogue routes the case (filled by the node, never
   // from the body); empty: the case waits at the root for a coordinator.
   std::string route_unit;
+  // The blind index of the signed-in beneficiary's account (from the
+  // session, never from the body; beneficiaries.hpp); empty without one.
+  std::string account_index;
 };
 
 bool is_case_type(std::string_view type);
@@ -77,6 +80,9 @@ std::optional<std::string> open_contact(const crypto::SealKey& seal_key,
                                         std::string_view sealed_hex);
 
 inline constexpr const char* kCaseFiled = "case.filed";
+// A beneficiary who proved the access code links the case to their account:
+// {tracking_number, by: "beneficiary", account_index}.
+inline constexpr const char* kCaseLinked = "case.linked";
 
 // Folds `event` into `state` (null for a case not seen yet) and returns the new
 // state. Refuses events that do not fit the case (e.g. filing it twice).

@@ -53,8 +53,18 @@ class HttpApi {
  private:
   void routes();
   void staff_routes();  // http_staff.cpp: login, logout, me, staff accounts, case actions
+  // http_beneficiary.cpp: beneficiary accounts, sign-in, "my cases"
+  void beneficiary_routes();
   // The staff member behind the request's session (Bearer token or cookie).
   std::optional<StaffMember> authenticate(const httplib::Request& req) const;
+  // The beneficiary account behind the request's session, if it is one.
+  std::optional<BeneficiaryAccount> authenticate_beneficiary(const httplib::Request& req) const;
+  // The public view of the case, if the request may act as its beneficiary:
+  // the access code it sends opens the case, or (without a code) its
+  // beneficiary session's account owns it. not_found otherwise, one answer
+  // for a missing case and a wrong code.
+  Result<nlohmann::json> beneficiary_case(const httplib::Request& req,
+                                          const std::string& tracking_number) const;
   void audit_denial(const StaffMember& who, const std::string& what, const std::string& target);
   // The policy of the node's current org tree (or the default without one).
   AccessPolicy current_policy();

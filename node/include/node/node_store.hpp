@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "federation/interfaces.hpp"
+#include "node/beneficiaries.hpp"
 #include "node/cases.hpp"
 #include "node/error.hpp"
 #include "node/identity.hpp"
@@ -55,6 +56,8 @@ class NodeStore final : public federation::KeyDirectory {
   storage::Env& env() { return *env_; }
   // The node's staff accounts, sessions and audit log, in the same environment.
   StaffDirectory& staff() { return *staff_; }
+  // The node's beneficiary accounts, in the same environment.
+  BeneficiaryDirectory& beneficiaries() { return *beneficiaries_; }
   const Identity& identity() const { return identity_; }
 
   // Runs `fn` in one write transaction of its own and commits; a domain error
@@ -85,6 +88,14 @@ class NodeStore final : public federation::KeyDirectory {
 
   // Replaces the node's organisation tree (writes are audited). Units that
   // open cases still point at must remain: refuses otherwise.
+  // Links a case of this node to a beneficiary account, the access code
+  // proving the beneficiary's claim (`case.linked`). A wrong code is the
+  // look-up's 404; a case linked to another account is 409 `already_linked`;
+  // linking it again to the same account changes nothing. Returns the public view.
+  Result<nlohmann::json> link_case(storage::WriteTxn& txn, std::string_view tracking_number,
+                                   std::string_view access_code, std::string_view account_id,
+                                   std::int64_t now_ms);
+
   Result<void> set_org_tree(storage::WriteTxn& txn, const OrgTree& tree, std::int64_t now_ms);
   // The current tree, or null before one is loaded. Cheap: re-parsed only
   // when another write (in any process) has replaced it.
@@ -94,6 +105,14 @@ class NodeStore final : public federation::KeyDirectory {
   // (`field`), found through the blind index; 400 naming the field when the
   // value is not one.
   Result<std::vector<std::string>> find_by_contact(std::string_view field, std::string_view value);
+
+  // Tracking numbers of the cases linked to a beneficiary account (filed
+  // while signed in, or claimed), through the account's blind index.
+  Result<std::vector<std::string>> cases_of_account(std::string_view account_id);
+  // The public view of a case linked to `account_id`; not_found otherwise,
+  // exactly like a wrong access code.
+  Result<nlohmann::json> account_case_view(std::string_view tracking_number,
+                                           std::string_view account_id);
 
   // Visits every case's state (as stored) in tracking-number order while
   // `fn` returns true. A scan: fine for a node's queue today; a later issue
@@ -152,6 +171,9 @@ class NodeStore final : public federation::KeyDirectory {
                                     std::uint64_t head) const;
   std::optional<federation::EnrolledNode> enrolled(const storage::Txn& txn,
                                                    std::string_view code) const;
+  Result<std::vector<std::string>> cases_by_index(std::string_view index_hex);
+  Result<void> put_index(storage::WriteTxn& txn, const nlohmann::json& index_hex,
+                         std::string_view tracking_number);
 
   Identity identity_;
   // Why the fold hook last refused an event, so append_local can return the
@@ -164,8 +186,10 @@ class NodeStore final : public federation::KeyDirectory {
   storage::Dbi cases_{};
   storage::Dbi enrolled_{};
   storage::Dbi enrolled_by_curve_{};
-  storage::Dbi by_contact_{};  // blind index (32 bytes) ‖ tracking number → ""
+  // blind index (32 bytes) ‖ tracking number → "": contact data and accounts
+  storage::Dbi by_contact_{};
   std::optional<StaffDirectory> staff_;
+  std::optional<BeneficiaryDirectory> beneficiaries_;
   std::mutex org_mutex_;
   std::uint64_t org_version_ = 0;
   std::shared_ptr<const OrgTree> org_;

@@ -66,7 +66,16 @@ class StaffDirectory {
   // Records a session for `token` (only its hash is kept).
   Result<void> open_session(storage::WriteTxn& txn, const std::string& staff_id,
                             std::string_view token, std::int64_t now_ms);
+  // The same for a beneficiary account (beneficiaries.hpp); the session table
+  // is shared, each entry marked with the kind of principal it belongs to.
+  Result<void> open_beneficiary_session(storage::WriteTxn& txn, const std::string& account_id,
+                                        std::string_view token, std::int64_t now_ms);
   Result<void> close_session(storage::WriteTxn& txn, std::string_view token);
+  // Replaces a member's record (name, unit, roles, grants, disabled) and, when
+  // `password_hash` is given, the password. Disabling an account or changing
+  // its password ends its open sessions. Audited with the record before and after.
+  Result<StaffMember> update(storage::WriteTxn& txn, const StaffMember& member,
+                             const std::optional<std::string>& password_hash, std::int64_t now_ms);
   // Counts a failed login; returns the time until which the account is locked (0 if not).
   Result<std::int64_t> record_failure(storage::WriteTxn& txn, const std::string& staff_id,
                                       std::int64_t now_ms);
@@ -76,14 +85,28 @@ class StaffDirectory {
 
   // --- reads: any thread ---
   std::optional<StaffMember> find(std::string_view staff_id);
-  std::optional<std::string> password_hash(std::string_view staff_id);
+  struct Account {
+    StaffMember member;
+    std::string password_hash;
+  };
+  // The member and their password hash, read together (sign-in).
+  std::optional<Account> account(std::string_view staff_id);
+  // Every member, in id order.
+  Result<std::vector<StaffMember>> list();
   // The member a live session token belongs to.
   std::optional<StaffMember> session(std::string_view token, std::int64_t now_ms);
+  // The beneficiary account id a live session token belongs to.
+  std::optional<std::string> beneficiary_session(std::string_view token, std::int64_t now_ms);
   // When the account's lock ends, if it is locked at `now_ms`.
   std::optional<std::int64_t> locked_until(std::string_view staff_id, std::int64_t now_ms);
   Result<std::vector<nlohmann::json>> audit_log(std::size_t max_entries);
+  // The latest `max_entries` entries, oldest of them first.
+  Result<std::vector<nlohmann::json>> audit_tail(std::size_t max_entries);
 
  private:
+  // The id stored under `kind` ("staff_id", "beneficiary_id") in a live session.
+  std::optional<std::string> session_principal(std::string_view token, std::string_view kind,
+                                               std::int64_t now_ms);
   StaffDirectory(storage::Env& env, storage::Dbi staff, storage::Dbi sessions,
                  storage::Dbi failures, storage::Dbi audit)
       : env_(&env), staff_(staff), sessions_(sessions), failures_(failures), audit_(audit) {}
