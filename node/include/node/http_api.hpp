@@ -52,7 +52,8 @@ class HttpApi {
 
  private:
   void routes();
-  void staff_routes();  // http_staff.cpp: login, logout, me, staff accounts, case actions
+  void staff_routes();       // http_staff.cpp: login, logout, me, staff accounts, case actions
+  void attachment_routes();  // http_attachments.cpp: upload and download of case files
   // The staff member behind the request's session (Bearer token or cookie).
   std::optional<StaffMember> authenticate(const httplib::Request& req) const;
   void audit_denial(const StaffMember& who, const std::string& what, const std::string& target);
