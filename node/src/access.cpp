@@ -28,6 +28,11 @@ bool role_reads(StaffRole role) {
          role == StaffRole::kCoordinator || role == StaffRole::kAuditor;
 }
 
+bool role_attaches(StaffRole role) {
+  return role == StaffRole::kEmployee || role == StaffRole::kUnitHead ||
+         role == StaffRole::kCoordinator;
+}
+
 bool AccessPolicy::in_scope(const StaffMember& member, const CaseScope& scope) const {
   if (member.disabled) return false;
   if (scope.confidential && !member.confidential) return false;
@@ -46,6 +51,12 @@ bool AccessPolicy::may_act(const StaffMember& member, CaseAction action,
   bool allowed = false;
   for (StaffRole r : member.roles) allowed = allowed || role_allows(r, action);
   return allowed && in_scope(member, scope);
+}
+
+bool AccessPolicy::may_attach(const StaffMember& member, const CaseScope& scope) const {
+  bool allowed = false;
+  for (StaffRole r : member.roles) allowed = allowed || role_attaches(r);
+  return allowed && may_read(member, scope);
 }
 
 }  // namespace tawasul::node

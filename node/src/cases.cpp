@@ -4,6 +4,7 @@
 #include <array>
 #include <vector>
 
+#include "node/attachments.hpp"
 #include "node/time_util.hpp"
 #include "node/workflow.hpp"
 
@@ -60,6 +61,7 @@ json event_label(std::string_view event) {
   if (event == "close") return label("تم إغلاق الطلب", "Your case was closed");
   if (event == "reply")
     return label("رسالة من فريق رعاية المستفيدين", "A message from the beneficiary care team");
+  if (event == "attachment_added") return label("تمت إضافة مرفق", "An attachment was added");
   return label("تحديث على طلبك", "An update on your case");
 }
 
@@ -695,6 +697,7 @@ Result<json> fold_case_event(const json& state, const crypto::Event& event, cons
     s["events"].push_back(json{{"origin", event.origin}, {"seq", event.seq}});
     return s;
   }
+  if (event.kind == kCaseAttachmentAdded) return fold_attachment_added(state, event, payload);
   auto action = action_of_event(event.kind);
   if (!action) {
     return std::unexpected(
@@ -714,9 +717,12 @@ json public_case_view(const json& state) {
                {"at", iso8601_utc(h["at_ms"].get<std::int64_t>())},
                {"status", h["status"]},
                {"status_label", status_label(h["status"].get<std::string>())}};
-    for (const char* field : {"question", "reply", "answer", "reason", "text"}) {
+    for (const char* field : {"question", "reply", "answer", "reason", "text", "attachment"}) {
       if (h.contains(field)) entry[field] = h[field];
     }
+    // Who added a file: the beneficiary or "staff", never which member.
+    if (event == "attachment_added")
+      entry["from"] = h["by"] == "beneficiary" ? "beneficiary" : "staff";
     history.push_back(entry);
   }
   const std::string status = state["status"];
@@ -738,6 +744,11 @@ json public_case_view(const json& state) {
        {"question", "answer", "outcome", "contact_preference", "confidential"}) {
     if (state.contains(field)) view[field] = state[field];
   }
+  json attachments = json::array();
+  if (state.contains("attachments")) {
+    for (const auto& a : state["attachments"]) attachments.push_back(public_attachment(a));
+  }
+  view["attachments"] = attachments;
   return view;
 }
 

@@ -3,6 +3,9 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string_view>
 
 #include "http_util.hpp"
 #include "node/time_util.hpp"
@@ -11,6 +14,69 @@
 namespace tawasul::node {
 
 using nlohmann::json;
+
+namespace {
+
+// Request bodies are bounded per route, before they are read. cpp-httplib
+// (0.11) has one global limit, checked only against Content-Length; it
+// reads chunked bodies, and bodies without a length (until the peer closes),
+// with no limit at all. So: the global limit is the largest any route takes
+// (an attachment upload, kAttachmentMax), and the pre-routing handler —
+// which 0.11 runs after the headers and before the body (Server::routing) —
+// holds every other route to kRequestBodyMax and refuses what it cannot
+// bound: a Transfer-Encoding, or a body-carrying method without Content-Length.
+bool is_upload(const httplib::Request& req) {
+  constexpr std::string_view kPrefix = "/api/v1/cases/";
+  constexpr std::string_view kSuffix = "/attachments";
+  const std::string_view path = req.path;
+  if (req.method != "POST" || !path.starts_with(kPrefix) || !path.ends_with(kSuffix) ||
+      path.size() <= kPrefix.size() + kSuffix.size()) {
+    return false;
+  }
+  const auto tracking = path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
+  return tracking.find('/') == std::string_view::npos;
+}
+
+Error body_too_large(const httplib::Request& req) {
+  if (is_upload(req)) {
+    return Error{413, "body_too_large",
+                 "the file is over " + std::to_string(kAttachmentMax / (1024 * 1024)) + " MiB", ""};
+  }
+  return Error{413, "body_too_large",
+               "the request body is over " + std::to_string(kRequestBodyMax / 1024) + " KiB", ""};
+}
+
+// Why a request's body is refused before it is read, if it is. `before_body`:
+// the client waits for "100 Continue", so an upload over its limit is
+// refused now too (otherwise cpp-httplib reads and discards it, then says 413,
+// so that a client that sends first and reads after still gets the answer).
+std::optional<Error> body_refusal(const httplib::Request& req, bool before_body) {
+  if (req.has_header("Transfer-Encoding")) {
+    return Error{411, "length_required",
+                 "send the body with a Content-Length; chunked bodies are not accepted", ""};
+  }
+  const bool carries_body = req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
+                            req.method == "DELETE";
+  if (!req.has_header("Content-Length")) {
+    if (!carries_body) return std::nullopt;
+    return Error{411, "length_required",
+                 "send a Content-Length (0 for no body) with " + req.method + " requests", ""};
+  }
+  const std::string length = req.get_header_value("Content-Length");
+  if (length.empty() || length.size() > 18 ||
+      length.find_first_not_of("0123456789") != std::string::npos) {
+    return Error::bad_request("invalid_content_length", "Content-Length is not a number");
+  }
+  const std::uint64_t n = std::stoull(length);
+  if (is_upload(req)) {
+    if (before_body && n > kAttachmentMax) return body_too_large(req);
+    return std::nullopt;
+  }
+  if (n > kRequestBodyMax) return body_too_large(req);
+  return std::nullopt;
+}
+
+}  // namespace
 
 HttpApi::HttpApi(NodeStore& store, Writer& writer, const Clock& clock,
                  std::function<json()> federation_status)
@@ -39,7 +105,9 @@ Result<int> HttpApi::bind(const HttpOptions& options) {
   };
   server_->set_tcp_nodelay(true);
   server_->set_keep_alive_max_count(10000);
-  server_->set_payload_max_length(kRequestBodyMax);
+  // The largest body any route takes; the others are held to kRequestBodyMax
+  // before their body is read (body_refusal, in routes()).
+  server_->set_payload_max_length(kAttachmentMax);
   server_->set_read_timeout(10, 0);
   server_->set_write_timeout(10, 0);
   int port = options.port == 0
@@ -65,7 +133,7 @@ void HttpApi::routes() {
   auto& s = *server_;
 
   // Anything that ends in an error without a body of ours gets the JSON error shape.
-  s.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&,
+  s.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
                                                               httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     switch (res.status) {
@@ -73,10 +141,7 @@ void HttpApi::routes() {
         send_error(res, Error::not_found("no such endpoint"));
         break;
       case 413:
-        send_error(res, Error{413, "body_too_large",
-                              "the request body is over " + std::to_string(kRequestBodyMax / 1024) +
-                                  " KiB",
-                              ""});
+        send_error(res, body_too_large(req));
         break;
       default:
         send_error(res, Error{res.status, "http_error", "the request could not be handled", ""});
@@ -88,8 +153,26 @@ void HttpApi::routes() {
     send_error(res, Error::internal("internal error"));
   });
 
+  // Bodies are bounded per route before they are read (body_refusal). The
+  // unread body of a refused request is still on the connection: ask the
+  // client to close it.
+  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    auto refused = body_refusal(req, false);
+    if (!refused) return httplib::Server::HandlerResponse::Unhandled;
+    res.set_header("Connection", "close");
+    send_error(res, *refused);
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  s.set_expect_100_continue_handler([](const httplib::Request& req, httplib::Response& res) {
+    auto refused = body_refusal(req, true);
+    if (!refused) return 100;
+    send_error(res, *refused);
+    return refused->status;
+  });
+
   staff_routes();
   beneficiary_routes();
+  attachment_routes();
 
   s.Get("/api/v1/health", [this](const httplib::Request&, httplib::Response& res) {
     auto stats = store_.stats();
@@ -153,20 +236,9 @@ void HttpApi::routes() {
 
   s.Get(R"(/api/v1/cases/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
     const std::string tracking = to_upper_ascii(req.matches[1]);
-    TrackingError why{};
-    if (!parse_tracking_number(tracking, &why)) {
-      send_error(
-          res,
-          Error::bad_request(
-              why == TrackingError::kCheckDigit ? "check_digit_mismatch"
-                                                : "invalid_tracking_number",
-              why == TrackingError::kCheckDigit
-                  ? "the tracking number's check digit does not match: please check it for a typo"
-                  : "a tracking number looks like KSU-26-0000042-7",
-              "tracking_number"));
-      return;
-    }
-    if (access_code_of(req).empty()) {
+    if (auto bad = tracking_number_error(tracking)) return send_error(res, *bad);
+    const std::string code = access_code_of(req);
+    if (code.empty()) {
       // Staff read through their session, within their unit's subtree.
       if (auto me = authenticate(req)) {
         auto state = store_.staff_case_view(tracking);

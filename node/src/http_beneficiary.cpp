@@ -166,14 +166,7 @@ void HttpApi::beneficiary_routes() {
       }
     }
     const std::string tracking = to_upper_ascii((*body)["tracking_number"].get<std::string>());
-    TrackingError why{};
-    if (!parse_tracking_number(tracking, &why)) {
-      return send_error(
-          res,
-          Error::bad_request(why == TrackingError::kCheckDigit ? "check_digit_mismatch"
-                                                               : "invalid_tracking_number",
-                             "tracking_number is not a valid tracking number", "tracking_number"));
-    }
+    if (auto bad = tracking_number_error(tracking)) return send_error(res, *bad);
     const std::string code = (*body)["access_code"];
     const std::string id = account->id;
     const std::int64_t now = clock_.now_ms();

@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "crypto/crypto.hpp"
 #include "node/error.hpp"
+#include "node/tracking.hpp"
 
 namespace tawasul::node {
 
@@ -100,6 +102,21 @@ inline std::string access_code_of(const httplib::Request& req) {
   std::string code = req.get_header_value("X-Access-Code");
   if (code.empty()) code = req.get_param_value("access_code");
   return code;
+}
+
+// Why `tracking` (upper-cased) is not a tracking number, if it is not: a
+// check-digit typo is told apart from a malformed number.
+inline std::optional<Error> tracking_number_error(const std::string& tracking) {
+  TrackingError why{};
+  if (parse_tracking_number(tracking, &why)) return std::nullopt;
+  if (why == TrackingError::kCheckDigit) {
+    return Error::bad_request(
+        "check_digit_mismatch",
+        "the tracking number's check digit does not match: please check it for a typo",
+        "tracking_number");
+  }
+  return Error::bad_request("invalid_tracking_number",
+                            "a tracking number looks like KSU-26-0000042-7", "tracking_number");
 }
 
 }  // namespace tawasul::node

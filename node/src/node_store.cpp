@@ -73,10 +73,11 @@ Result<std::unique_ptr<NodeStore>> NodeStore::open(const std::filesystem::path& 
   auto log = storage::EventLog::open(**env);
   if (!log) return std::unexpected(from_storage(log.error()));
   std::unique_ptr<NodeStore> store(new NodeStore(identity, std::move(*env), std::move(*log)));
-  for (auto [name, slot] : {std::pair{"meta", &store->meta_}, std::pair{"cases", &store->cases_},
-                            std::pair{"enrolled", &store->enrolled_},
-                            std::pair{"enrolled_by_curve", &store->enrolled_by_curve_},
-                            std::pair{"by_contact", &store->by_contact_}}) {
+  for (auto [name, slot] :
+       {std::pair{"meta", &store->meta_}, std::pair{"cases", &store->cases_},
+        std::pair{"enrolled", &store->enrolled_},
+        std::pair{"enrolled_by_curve", &store->enrolled_by_curve_},
+        std::pair{"by_contact", &store->by_contact_}, std::pair{"blobs", &store->blobs_}}) {
     auto dbi = store->env_->dbi(name);
     if (!dbi) return std::unexpected(from_storage(dbi.error()));
     *slot = *dbi;
@@ -226,6 +227,77 @@ Result<json> NodeStore::file_case(storage::WriteTxn& txn, const FilingRequest& r
               {"status", request.route_unit.empty() ? "submitted" : "assigned"},
               {"submitted_at", iso8601_utc(now_ms)},
               {"due_at", iso8601_utc(due_ms)}};
+}
+
+Result<json> NodeStore::add_attachment(storage::WriteTxn& txn, std::string_view tracking_number,
+                                       const std::string& by, std::string_view name,
+                                       std::string_view bytes, std::int64_t now_ms,
+                                       const Authorize& authorize) {
+  auto value = txn.find(cases_, tracking_number);
+  if (!value) return std::unexpected(Error::not_found("no case " + std::string(tracking_number)));
+  json state = json::parse(*value);
+  if (state["owner"] != identity_.code) {
+    return std::unexpected(Error::conflict(
+        "not_owner", "case " + std::string(tracking_number) + " is owned by " +
+                         state["owner"].get<std::string>() + "; only its owner changes it"));
+  }
+  if (authorize) {
+    if (auto allowed = authorize(state); !allowed) return std::unexpected(allowed.error());
+  }
+  // The fold checks state, count and duplicates again (for replicated
+  // events too); checked here first so a refused file is never written.
+  if (state["status"] == "closed") {
+    return std::unexpected(
+        Error::conflict("transition_not_allowed",
+                        "cannot add an attachment to a case that is closed; it allows: nothing"));
+  }
+  auto checked_name = check_attachment_name(name);
+  if (!checked_name) return std::unexpected(checked_name.error());
+  if (bytes.empty())
+    return std::unexpected(Error::bad_request("empty_file", "the file is empty", "file"));
+  if (bytes.size() > kAttachmentMax) {
+    return std::unexpected(
+        Error{413, "body_too_large",
+              "the file is over " + std::to_string(kAttachmentMax / (1024 * 1024)) + " MiB", ""});
+  }
+  auto media_type = sniff_media_type(bytes);
+  if (!media_type) {
+    return std::unexpected(Error{415, "unsupported_media_type",
+                                 "attach a PDF, JPEG or PNG file (judged by its content)", ""});
+  }
+  const crypto::Hash256 hash = crypto::blake2b_256(crypto::as_bytes(bytes));
+  const std::string id = crypto::to_hex(hash);
+  const json& existing = state.contains("attachments") ? state["attachments"] : json::array();
+  for (const auto& a : existing) {
+    if (a["id"] == id) {
+      return std::unexpected(Error::conflict(
+          "duplicate_attachment", "this file is already attached to the case (" + id + ")"));
+    }
+  }
+  if (existing.size() >= kAttachmentsPerCaseMax) {
+    return std::unexpected(Error::conflict(
+        "too_many_attachments",
+        "a case holds at most " + std::to_string(kAttachmentsPerCaseMax) + " attachments"));
+  }
+  // Content-addressed: a file already stored (on this or another case) is kept once.
+  const std::string key(reinterpret_cast<const char*>(hash.data()), hash.size());
+  if (!txn.find(blobs_, key)) {
+    if (auto r = txn.put(blobs_, key, bytes); !r) return std::unexpected(from_storage(r.error()));
+  }
+  json payload{{"tracking_number", tracking_number},
+               {"by", by},
+               {"attachment",
+                {{"id", id},
+                 {"name", *checked_name},
+                 {"media_type", *media_type},
+                 {"size", bytes.size()},
+                 {"hash", id}}}};
+  auto appended = append_local(txn, kCaseAttachmentAdded, payload, now_ms);
+  if (!appended) return std::unexpected(appended.error());
+  auto updated = txn.find(cases_, tracking_number);
+  if (!updated) return std::unexpected(Error::internal("case vanished after its event"));
+  const json after = json::parse(*updated);
+  return public_attachment(after["attachments"].back());
 }
 
 Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tracking_number,
@@ -559,7 +631,39 @@ Result<json> NodeStore::staff_case_view(std::string_view tracking_number) {
   }
   state["submitted_at"] = iso8601_utc(state["submitted_at_ms"].get<std::int64_t>());
   state["due_at"] = iso8601_utc(state["due_at_ms"].get<std::int64_t>());
+  if (!state.contains("attachments")) state["attachments"] = json::array();
+  for (auto& a : state["attachments"]) {
+    a["added_at"] = iso8601_utc(a["added_at_ms"].get<std::int64_t>());
+    a["from"] = a["by"] == "beneficiary" ? "beneficiary" : "staff";
+  }
   return state;
+}
+
+Result<AttachmentFile> NodeStore::read_attachment(std::string_view tracking_number,
+                                                  std::string_view id) {
+  const auto not_found = Error::not_found("no such attachment on this case");
+  auto hash = crypto::array_from_hex<32>(id);
+  if (!hash) return std::unexpected(not_found);
+  const std::string wanted = crypto::to_hex(*hash);  // lower case, as stored
+  auto txn = env_->begin_read();
+  if (!txn) return std::unexpected(from_storage(txn.error()));
+  auto value = txn->find(cases_, tracking_number);
+  if (!value) return std::unexpected(not_found);
+  json state = json::parse(*value);
+  if (!state.contains("attachments")) return std::unexpected(not_found);
+  for (const auto& a : state["attachments"]) {
+    if (a["id"] != wanted) continue;
+    const std::string key(reinterpret_cast<const char*>(hash->data()), hash->size());
+    auto bytes = txn->find(blobs_, key);
+    if (!bytes) {
+      return std::unexpected(Error{404, "not_held_here",
+                                   "this attachment's file is kept by node " +
+                                       state["owner"].get<std::string>() + "; download it there",
+                                   ""});
+    }
+    return AttachmentFile{public_attachment(a), std::string(*bytes)};
+  }
+  return std::unexpected(not_found);
 }
 
 Result<std::uint64_t> NodeStore::head(std::string_view origin) {

@@ -13,6 +13,11 @@
 //   auditor            yes           none (read-only)
 //   call_centre_agent  no            none (files cases on behalf of callers)
 //   node_admin         no            none (manages staff and the org tree)
+//
+// Attachments (attachments.hpp): everyone who may read a case may download
+// its files; adding one takes a role that acts on cases — employee,
+// unit_head, coordinator — within scope, or the beneficiary's access code
+// while the case is not closed. Auditors read and download only.
 #pragma once
 
 #include <functional>
@@ -33,6 +38,7 @@ struct CaseScope {
 
 bool role_allows(StaffRole role, CaseAction action);
 bool role_reads(StaffRole role);
+bool role_attaches(StaffRole role);
 
 class AccessPolicy {
  public:
@@ -40,6 +46,8 @@ class AccessPolicy {
       : root_(std::move(root_unit)), in_subtree_(std::move(in_subtree)) {}
   bool may_read(const StaffMember& member, const CaseScope& scope) const;
   bool may_act(const StaffMember& member, CaseAction action, const CaseScope& scope) const;
+  // Adds a file to the case: a role that attaches, one that reads, in scope.
+  bool may_attach(const StaffMember& member, const CaseScope& scope) const;
 
  private:
   bool in_scope(const StaffMember& member, const CaseScope& scope) const;

@@ -55,6 +55,7 @@ class HttpApi {
   void staff_routes();  // http_staff.cpp: login, logout, me, staff accounts, case actions
   // http_beneficiary.cpp: beneficiary accounts, sign-in, "my cases"
   void beneficiary_routes();
+  void attachment_routes();  // http_attachments.cpp: upload and download of case files
   // The staff member behind the request's session (Bearer token or cookie).
   std::optional<StaffMember> authenticate(const httplib::Request& req) const;
   // The beneficiary account behind the request's session, if it is one.

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "federation/interfaces.hpp"
+#include "node/attachments.hpp"
 #include "node/beneficiaries.hpp"
 #include "node/cases.hpp"
 #include "node/error.hpp"
@@ -41,6 +42,13 @@ struct StoreStats {
   std::uint64_t cases = 0;
   std::map<std::string, std::uint64_t> streams;  // origin -> head
   std::uint64_t hub_acked = 0;                   // node role: the hub's last ACK
+};
+
+// One attachment as it is downloaded: its metadata (public_attachment's
+// shape) and its bytes.
+struct AttachmentFile {
+  nlohmann::json meta;
+  std::string bytes;
 };
 
 struct VerifyReport {
@@ -85,6 +93,19 @@ class NodeStore final : public federation::KeyDirectory {
                                      CaseAction action, const std::string& by,
                                      const nlohmann::json& fields, std::int64_t now_ms,
                                      const Authorize& authorize = {});
+
+  // Attaches a file to a case of this node (attachments.hpp): checks the
+  // case exists and is owned here, `authorize` (as for act_on_case), that
+  // it is not closed and holds fewer than 10 files, not this one; that the
+  // file is 1 byte to 5 MiB of PDF, JPEG or PNG by its magic bytes, and the
+  // name (400 naming "name"). Then puts the bytes in `blobs` under their
+  // BLAKE2b-256 (once, whoever uploads them again) and appends
+  // `case.attachment_added`, in `txn`: the file and the event commit together.
+  // Returns the attachment's public metadata.
+  Result<nlohmann::json> add_attachment(storage::WriteTxn& txn, std::string_view tracking_number,
+                                        const std::string& by, std::string_view name,
+                                        std::string_view bytes, std::int64_t now_ms,
+                                        const Authorize& authorize = {});
 
   // Replaces the node's organisation tree (writes are audited). Units that
   // open cases still point at must remain: refuses otherwise.
@@ -145,6 +166,11 @@ class NodeStore final : public federation::KeyDirectory {
   // (no hint whether the case exists).
   Result<nlohmann::json> lookup_case(std::string_view tracking_number,
                                      std::string_view access_code);
+  // An attachment's metadata and bytes: not_found unless the case lists
+  // `id` (64 hex digits); at a node that holds the case's events but not the
+  // file's bytes (the hub, today), 404 "not_held_here" naming the owner.
+  // Permission is the caller's to check first.
+  Result<AttachmentFile> read_attachment(std::string_view tracking_number, std::string_view id);
   Result<std::uint64_t> head(std::string_view origin);
   // Committed envelopes of `origin` from `from_seq` on (see EventSource::read).
   Result<std::vector<std::string>> read_events(std::string_view origin, std::uint64_t from_seq,
@@ -188,6 +214,7 @@ class NodeStore final : public federation::KeyDirectory {
   storage::Dbi enrolled_by_curve_{};
   // blind index (32 bytes) ‖ tracking number → "": contact data and accounts
   storage::Dbi by_contact_{};
+  storage::Dbi blobs_{};  // BLAKE2b-256 of a file (32 bytes) → its bytes
   std::optional<StaffDirectory> staff_;
   std::optional<BeneficiaryDirectory> beneficiaries_;
   std::mutex org_mutex_;

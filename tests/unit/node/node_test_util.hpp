@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -114,6 +116,25 @@ inline void write_bytes(const std::filesystem::path& path, const std::string& by
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (!out) FAIL("cannot write " << path);
+}
+
+// Files of `size` bytes whose first bytes are the magic number of their type;
+// `seed` varies the rest, so two files of one type need not be the same.
+inline std::string file_of(std::string_view magic, std::size_t size, char seed = 'a') {
+  std::string bytes(magic.substr(0, std::min(magic.size(), size)));
+  bytes.reserve(size);
+  for (std::size_t i = bytes.size(); i < size; ++i)
+    bytes.push_back(static_cast<char>(seed + static_cast<char>(i % 23)));
+  return bytes;
+}
+inline std::string pdf_file(std::size_t size = 2048, char seed = 'a') {
+  return file_of("%PDF-1.7\n", size, seed);
+}
+inline std::string png_file(std::size_t size = 2048, char seed = 'a') {
+  return file_of(std::string_view("\x89PNG\r\n\x1A\n", 8), size, seed);
+}
+inline std::string jpeg_file(std::size_t size = 2048, char seed = 'a') {
+  return file_of("\xFF\xD8\xFF\xE0", size, seed);
 }
 
 }  // namespace tawasul::node::testing

@@ -579,3 +579,82 @@ TEST_CASE(
   CHECK(raw.find("reem@example.sa") == std::string::npos);
   site.writer->start();
 }
+
+TEST_CASE("permission matrix: uploading and downloading attachments",
+          "[access][http][attachments]") {
+  Site site;
+  site.add_staff("emp", "KSU.SA", {"employee"});
+  site.add_staff("head", "KSU.SA", {"unit_head"});
+  site.add_staff("coord", "KSU", {"coordinator"});
+  site.add_staff("admin", "KSU", {"node_admin"});
+  site.add_staff("agent", "KSU", {"call_centre_agent"});
+  site.add_staff("auditor", "KSU", {"auditor"});
+  site.add_staff("outsider", "KSU.ENG", {"employee", "unit_head", "coordinator"});
+  const std::vector<std::string> actors = {"anonymous", "stranger", "owner", "emp",     "head",
+                                           "coord",     "admin",    "agent", "auditor", "outsider"};
+  // The exact set of (actor, action) pairs that is allowed; everything else is refused.
+  const std::set<std::pair<std::string, std::string>> allowed = {
+      {"owner", "upload_attachment"},     {"emp", "upload_attachment"},
+      {"head", "upload_attachment"},      {"coord", "upload_attachment"},
+      {"owner", "download_attachment"},   {"emp", "download_attachment"},
+      {"head", "download_attachment"},    {"coord", "download_attachment"},
+      {"auditor", "download_attachment"},
+  };
+  const json other = site.case_after({});  // the stranger's own case
+  // One case with one file for the downloads, attached by the beneficiary.
+  const json shared = site.case_after({CaseAction::kAssign});
+  const std::string shared_tn = shared["tracking_number"];
+  const std::string pdf = pdf_file(3000);
+  auto attached = in_write<json>(*site.store, [&](tawasul::storage::WriteTxn& txn) {
+    return site.store->add_attachment(txn, shared_tn, "beneficiary", "report.pdf", pdf, kStart);
+  });
+  REQUIRE(attached);
+  const std::string id = (*attached)["id"];
+
+  int denials = 0;
+  for (const std::string action : {"upload_attachment", "download_attachment"}) {
+    for (const auto& actor : actors) {
+      INFO(actor << " → " << action);
+      // Each upload on a case of its own, so no limit of one case interferes.
+      const json c =
+          action == "upload_attachment" ? site.case_after({CaseAction::kAssign}) : shared;
+      const std::string tn = c["tracking_number"];
+      httplib::Headers headers;
+      if (actor == "stranger")
+        headers = {{"X-Access-Code", other["access_code"].get<std::string>()}};
+      else if (actor == "owner")
+        headers = {{"X-Access-Code", c["access_code"].get<std::string>()}};
+      else if (actor != "anonymous")
+        headers = site.as(actor);
+      httplib::Client client("127.0.0.1", site.port);
+      httplib::Result r =
+          action == "upload_attachment"
+              ? client.Post(("/api/v1/cases/" + tn + "/attachments?name=scan.png").c_str(), headers,
+                            png_file(1000), "image/png")
+              : client.Get(("/api/v1/cases/" + tn + "/attachments/" + id).c_str(), headers);
+      REQUIRE(r);
+      const bool should = allowed.count({actor, action}) != 0;
+      if (should) {
+        CHECK(r->status == (action == "upload_attachment" ? 201 : 200));
+        if (action == "download_attachment") CHECK(r->body == pdf);
+      } else if (actor == "anonymous") {
+        // No session and no code: an upload asks for one; a download is the look-up's 404.
+        CHECK(r->status == (action == "upload_attachment" ? 401 : 404));
+      } else if (actor == "stranger") {
+        CHECK(r->status == 404);
+      } else {
+        CHECK(r->status == 403);
+        CHECK(json::parse(r->body)["error"]["code"] == "forbidden");
+        ++denials;
+      }
+    }
+  }
+  CHECK(denials == 7);  // admin, agent, auditor, outsider uploading; admin, agent, outsider reading
+  int audited = 0;
+  for (const auto& line : site.audit()) {
+    if (line["event"] != "denied") continue;
+    CHECK((line["action"] == "upload_attachment" || line["action"] == "download_attachment"));
+    ++audited;
+  }
+  CHECK(audited == denials);
+}
