@@ -25,6 +25,7 @@
 #include "node/error.hpp"
 #include "node/identity.hpp"
 #include "node/org_tree.hpp"
+#include "node/outbox.hpp"
 #include "node/staff.hpp"
 #include "node/workflow.hpp"
 #include "storage/env.hpp"
@@ -55,6 +56,9 @@ class NodeStore final : public federation::KeyDirectory {
   storage::Env& env() { return *env_; }
   // The node's staff accounts, sessions and audit log, in the same environment.
   StaffDirectory& staff() { return *staff_; }
+  // The notifications outbox, filled by the fold for this node's own events
+  // (sector nodes only), in the same environment.
+  Outbox& outbox() { return *outbox_; }
   const Identity& identity() const { return identity_; }
 
   // Runs `fn` in one write transaction of its own and commits; a domain error
@@ -166,6 +170,7 @@ class NodeStore final : public federation::KeyDirectory {
   storage::Dbi enrolled_by_curve_{};
   storage::Dbi by_contact_{};  // blind index (32 bytes) ‖ tracking number → ""
   std::optional<StaffDirectory> staff_;
+  std::optional<Outbox> outbox_;
   std::mutex org_mutex_;
   std::uint64_t org_version_ = 0;
   std::shared_ptr<const OrgTree> org_;
