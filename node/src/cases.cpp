@@ -65,16 +65,6 @@ json event_label(std::string_view event) {
   return label("تحديث على طلبك", "An update on your case");
 }
 
-json status_label(std::string_view status) {
-  if (status == "submitted") return label("تم الاستلام", "Received");
-  if (status == "assigned") return label("تمت الإحالة إلى الجهة المختصة", "Assigned");
-  if (status == "in_progress") return label("قيد المعالجة", "In progress");
-  if (status == "waiting_for_beneficiary") return label("بانتظار ردك", "Waiting for your reply");
-  if (status == "answered") return label("تم الرد", "Answered");
-  if (status == "closed") return label("مغلق", "Closed");
-  return label("غير معروف", "Unknown");
-}
-
 std::string trim(std::string_view s) {
   auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
   while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
@@ -258,6 +248,16 @@ std::string field_path_at(std::string_view body, std::size_t offset) {
 }
 
 }  // namespace
+
+json status_label(std::string_view status) {
+  if (status == "submitted") return label("تم الاستلام", "Received");
+  if (status == "assigned") return label("تمت الإحالة إلى الجهة المختصة", "Assigned");
+  if (status == "in_progress") return label("قيد المعالجة", "In progress");
+  if (status == "waiting_for_beneficiary") return label("بانتظار ردك", "Waiting for your reply");
+  if (status == "answered") return label("تم الرد", "Answered");
+  if (status == "closed") return label("مغلق", "Closed");
+  return label("غير معروف", "Unknown");
+}
 
 bool is_case_type(std::string_view type) {
   return std::find(kCaseTypes.begin(), kCaseTypes.end(), type) != kCaseTypes.end();

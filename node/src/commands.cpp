@@ -11,6 +11,7 @@
 #include "node/daemon.hpp"
 #include "node/identity.hpp"
 #include "node/node_store.hpp"
+#include "node/time_util.hpp"
 
 namespace tawasul::node {
 
@@ -31,6 +32,7 @@ Commands:
   staff add --data DIR --id ID --name N --unit U --role R (--password-file F | --password-stdin)
                                                    create a staff account at a node
   org load --data DIR --file ORG.json                load or replace a node's organisation tree
+  outbox   --data DIR [--failed] [--retry ID|all]    list the notifications waiting or failed; retry failed ones
   demo     [--dir DIR]                              start a hub and two nodes on loopback
 
 `tawasul COMMAND --help` shows a command's options.
@@ -81,7 +83,14 @@ int cmd_init(int argc, const char* const* argv) {
     std::ofstream out(conf);
     out << "# Tawasul " << role << " " << code
         << " — options of `tawasul run` (see `tawasul run --help`)\n"
-        << "data = " << dir.string() << "\n\n[http]\nlisten = " << http << "\n\n[federation]\n";
+        << "data = " << dir.string() << "\n";
+    if (role == "node") {
+      out << "# Delivers each notification: run by /bin/sh -c with the message as JSON on\n"
+             "# stdin (node/API.md). Unset: notifications are written to the log.\n"
+             "# notify_command = /usr/local/bin/tawasul-send-notification\n"
+             "# notify_timeout = 10\n";
+    }
+    out << "\n[http]\nlisten = " << http << "\n\n[federation]\n";
     if (role == "hub") {
       out << "listen = tcp://127.0.0.1:7700\n";
     } else {
@@ -328,6 +337,62 @@ int cmd_org(int argc, const char* const* argv) {
   return 0;
 }
 
+int cmd_outbox(int argc, const char* const* argv) {
+  std::string data;
+  std::string retry;
+  po::options_description o("tawasul outbox");
+  o.add_options()("data", po::value(&data)->required(), "the node's data directory")(
+      "failed", "list the messages that failed for good instead of those waiting")(
+      "retry", po::value(&retry), "put a failed message (its id, or `all`) back in the outbox");
+  auto vm = parse(argc, argv, o, "tawasul outbox --data DIR [--failed] [--retry ID|all]");
+  auto store = open_existing(data);
+  if (!store) {
+    std::cerr << "tawasul outbox: " << store.error().message << "\n";
+    return 2;
+  }
+  Outbox& outbox = (*store)->outbox();
+  if (!retry.empty()) {
+    std::uint64_t id = 0;
+    if (retry != "all") {
+      if (retry.find_first_not_of("0123456789") != std::string::npos || retry.size() > 19)
+        throw std::runtime_error("--retry takes a message id or `all`");
+      id = std::stoull(retry);
+      if (id == 0) throw std::runtime_error("--retry takes a message id or `all`");
+    }
+    std::uint64_t moved = 0;
+    auto r = (*store)->write([&](storage::WriteTxn& txn) -> Result<void> {
+      auto n = outbox.retry_failed(txn, id, SystemClock().now_ms());
+      if (!n) return std::unexpected(n.error());
+      moved = *n;
+      return {};
+    });
+    if (!r) {
+      std::cerr << "tawasul outbox: " << r.error().message << "\n";
+      return 1;
+    }
+    std::cout << "put " << moved << " failed message(s) back in the outbox\n";
+    return 0;
+  }
+  // Entries hold no address (only the channel): nothing personal to mask here.
+  const bool failed = vm.count("failed") > 0;
+  auto entries = outbox.list(failed, 100000);
+  if (!entries) {
+    std::cerr << "tawasul outbox: " << entries.error().message << "\n";
+    return 2;
+  }
+  for (const auto& e : *entries) {
+    std::cout << e["id"] << " " << e.value("tracking_number", "") << " " << e.value("kind", "")
+              << " " << e.value("channel", "") << " attempts=" << e.value("attempts", 0);
+    if (e.contains("next_attempt_ms"))
+      std::cout << " next=" << iso8601_utc(e["next_attempt_ms"].get<std::int64_t>());
+    if (e.contains("last_error")) std::cout << " last_error=" << e["last_error"].dump();
+    std::cout << "\n";
+  }
+  auto counts = outbox.counts();
+  if (counts) std::cout << counts->pending << " pending, " << counts->failed << " failed\n";
+  return 0;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -352,6 +417,7 @@ int run_cli(int argc, char** argv) {
     if (command == "demo") return run_demo(sub_argc, sub_argv);
     if (command == "staff") return cmd_staff(sub_argc, sub_argv);
     if (command == "org") return cmd_org(sub_argc, sub_argv);
+    if (command == "outbox") return cmd_outbox(sub_argc, sub_argv);
     std::cerr << "tawasul: unknown command '" << command << "'\n\n" << kUsage;
     return 1;
   } catch (const po::error& e) {

@@ -17,6 +17,7 @@
 #include "node/http_api.hpp"
 #include "node/identity.hpp"
 #include "node/node_store.hpp"
+#include "node/notifier.hpp"
 #include "node/time_util.hpp"
 #include "node/writer.hpp"
 
@@ -133,6 +134,9 @@ DaemonConfig parse_run_options(int argc, const char* const* argv) {
   std::string hub;
   std::string hub_key;
   std::string federation_listen = "tcp://127.0.0.1:7700";
+  std::string notify_command;
+  std::string notify_command_cli;
+  int notify_timeout = 10;
   po::options_description options(
       "tawasul run options (also accepted in the INI file given by --config)");
   options.add_options()("data", po::value(&data), "data directory (made by `tawasul init`)")(
@@ -142,10 +146,16 @@ DaemonConfig parse_run_options(int argc, const char* const* argv) {
       "node role: the hub's endpoint, e.g. tcp://127.0.0.1:7700")(
       "federation.hub_key", po::value(&hub_key),
       "node role: the hub's CURVE public key, hex (curve_public_hex of its identity.pub) or Z85")(
-      "federation.listen", po::value(&federation_listen), "hub role: endpoint to bind for nodes");
+      "federation.listen", po::value(&federation_listen), "hub role: endpoint to bind for nodes")(
+      "notify_command", po::value(&notify_command),
+      "node role: delivers each notification, run by /bin/sh -c with the message as JSON on "
+      "stdin (node/API.md); unset: messages are written to the log")(
+      "notify_timeout", po::value(&notify_timeout),
+      "node role: seconds a notify_command may run before it is killed (1..300)");
   po::options_description cli;
-  cli.add_options()("config", po::value(&config_file), "INI configuration file")("help",
-                                                                                 "show this help");
+  cli.add_options()("config", po::value(&config_file), "INI configuration file")(
+      "help", "show this help")("notify-command", po::value(&notify_command_cli),
+                                "the same as --notify_command");
   cli.add(options);
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, cli), vm);
@@ -191,6 +201,10 @@ DaemonConfig parse_run_options(int argc, const char* const* argv) {
   }
   check_endpoint(federation_listen, "federation.listen");
   config.federation_listen = federation_listen;
+  config.notify_command = vm.count("notify-command") ? notify_command_cli : notify_command;
+  if (notify_timeout < 1 || notify_timeout > 300)
+    throw std::runtime_error("notify_timeout must be 1..300 seconds");
+  config.notify_timeout_s = notify_timeout;
   return config;
 }
 
@@ -222,6 +236,19 @@ int run_daemon(const DaemonConfig& config) {
   }
   Writer writer((*store)->env());
   writer.start();
+  // Sector nodes tell beneficiaries what happens to their cases; the hub
+  // notifies no one (its outbox stays empty).
+  std::unique_ptr<Notifier> notifier;
+  if (identity->role == Role::kNode) {
+    NotifierOptions options;
+    options.command = config.notify_command;
+    options.timeout = std::chrono::seconds(config.notify_timeout_s);
+    notifier = std::make_unique<Notifier>(**store, writer, clock, options, log);
+    notifier->start();
+    log("info", config.notify_command.empty()
+                    ? "notifications are written to this log (no notify_command set)"
+                    : "notifications are delivered by notify_command");
+  }
 
   zmq::context_t context(1);
   std::unique_ptr<StoreSource> source;
@@ -252,6 +279,7 @@ int run_daemon(const DaemonConfig& config) {
     auto endpoint = router->start();
     if (!endpoint) {
       std::cerr << "tawasul: " << endpoint.error() << "\n";
+      if (notifier) notifier->stop();
       writer.stop();
       return 2;
     }
@@ -276,6 +304,7 @@ int run_daemon(const DaemonConfig& config) {
     std::cerr << "tawasul: " << port.error().message << "\n";
     if (uplink) uplink->stop();
     if (router) router->stop();
+    if (notifier) notifier->stop();
     writer.stop();
     return 2;
   }
@@ -293,6 +322,9 @@ int run_daemon(const DaemonConfig& config) {
   api.stop();
   if (uplink) uplink->stop();
   if (router) router->stop();
+  // A delivery in flight is cut short and stays pending; outcomes go
+  // through the writer, so the notifier stops first.
+  if (notifier) notifier->stop();
   writer.stop();
   return 0;
 }

@@ -185,6 +185,11 @@ void HttpApi::routes() {
     for (const auto& [origin, head] : stats->streams) streams[origin] = head;
     json body{{"status", "ok"},        {"code", id.code},    {"role", role_name(id.role)},
               {"cases", stats->cases}, {"streams", streams}, {"now", iso8601_utc(clock_.now_ms())}};
+    if (id.role == Role::kNode) {
+      auto outbox = store_.outbox().counts();
+      if (!outbox) return send_error(res, outbox.error());
+      body["notifications"] = json{{"pending", outbox->pending}, {"failed", outbox->failed}};
+    }
     if (federation_status_) body["federation"] = federation_status_();
     send_json(res, 200, body);
   });

@@ -88,6 +88,9 @@ Result<std::unique_ptr<NodeStore>> NodeStore::open(const std::filesystem::path& 
   auto beneficiaries = BeneficiaryDirectory::open(*store->env_, store->identity_.seal_key);
   if (!beneficiaries) return std::unexpected(beneficiaries.error());
   store->beneficiaries_.emplace(std::move(*beneficiaries));
+  auto outbox = Outbox::open(*store->env_);
+  if (!outbox) return std::unexpected(outbox.error());
+  store->outbox_.emplace(std::move(*outbox));
   NodeStore* self = store.get();
   store->log_.set_apply_hook([self](storage::WriteTxn& txn, std::string_view stream,
                                     std::uint64_t seq,
@@ -132,6 +135,12 @@ Result<void> NodeStore::apply(storage::WriteTxn& txn, std::string_view stream, s
   if (!next) return std::unexpected(next.error());
   if (auto r = txn.put(cases_, tracking, next->dump()); !r)
     return std::unexpected(from_storage(r.error()));
+  // What the beneficiary should hear, queued with the event; a hub folding
+  // replicated events notifies no one.
+  if (identity_.role == Role::kNode && stream == identity_.code) {
+    if (auto queued = outbox_->on_event(txn, *event, payload, *next); !queued)
+      return std::unexpected(queued.error());
+  }
   if (event->kind == kCaseFiled) {
     // The blind indexes of the beneficiary's contact data (invariant 7).
     // and of the beneficiary account it was filed under.

@@ -89,6 +89,10 @@ inline constexpr const char* kCaseLinked = "case.linked";
 Result<nlohmann::json> fold_case_event(const nlohmann::json& state, const crypto::Event& event,
                                        const nlohmann::json& payload);
 
+// A status's label for the beneficiary, {"ar": …, "en": …} ("submitted" ->
+// {"ar": "تم الاستلام", "en": "Received"}).
+nlohmann::json status_label(std::string_view status);
+
 // What the beneficiary (or anyone with the access code) sees: no sealed data,
 // no access hash.
 nlohmann::json public_case_view(const nlohmann::json& state);

@@ -20,6 +20,10 @@ struct DaemonConfig {
   crypto::CurvePublicKey hub_key{};
   // Hub role: where the router binds.
   std::string federation_listen = "tcp://127.0.0.1:7700";
+  // Node role: the command that delivers notifications (node/API.md), run
+  // through /bin/sh -c with the message as JSON on stdin; empty: the log.
+  std::string notify_command;
+  int notify_timeout_s = 10;
 };
 
 // Parses `tawasul run` arguments (and the INI file of --config); throws

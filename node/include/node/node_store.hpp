@@ -27,6 +27,7 @@
 #include "node/error.hpp"
 #include "node/identity.hpp"
 #include "node/org_tree.hpp"
+#include "node/outbox.hpp"
 #include "node/staff.hpp"
 #include "node/workflow.hpp"
 #include "storage/env.hpp"
@@ -66,6 +67,9 @@ class NodeStore final : public federation::KeyDirectory {
   StaffDirectory& staff() { return *staff_; }
   // The node's beneficiary accounts, in the same environment.
   BeneficiaryDirectory& beneficiaries() { return *beneficiaries_; }
+  // The notifications outbox, filled by the fold for this node's own events
+  // (sector nodes only), in the same environment.
+  Outbox& outbox() { return *outbox_; }
   const Identity& identity() const { return identity_; }
 
   // Runs `fn` in one write transaction of its own and commits; a domain error
@@ -217,6 +221,7 @@ class NodeStore final : public federation::KeyDirectory {
   storage::Dbi blobs_{};  // BLAKE2b-256 of a file (32 bytes) → its bytes
   std::optional<StaffDirectory> staff_;
   std::optional<BeneficiaryDirectory> beneficiaries_;
+  std::optional<Outbox> outbox_;
   std::mutex org_mutex_;
   std::uint64_t org_version_ = 0;
   std::shared_ptr<const OrgTree> org_;

@@ -147,6 +147,20 @@ TEST_CASE("GET /api/v1/health answers with the node's code and role", "[http]") 
   CHECK(body_of(later)["now"] == "2026-01-01T10:00:00Z");
 }
 
+TEST_CASE("GET /api/v1/health counts the notifications waiting and failed", "[http][outbox]") {
+  Server server;
+  httplib::Client c("127.0.0.1", server.port);
+  CHECK(body_of(c.Get("/api/v1/health"))["notifications"] == json{{"pending", 0}, {"failed", 0}});
+  auto filed = c.Post(kCases, sample_request_json().dump(), "application/json");
+  REQUIRE(filed);
+  REQUIRE(filed->status == 201);
+  CHECK(body_of(c.Get("/api/v1/health"))["notifications"] == json{{"pending", 1}, {"failed", 0}});
+  // The hub notifies no one and says nothing of notifications.
+  Server hub(node::Role::kHub, "MOE");
+  httplib::Client h("127.0.0.1", hub.port);
+  CHECK_FALSE(body_of(h.Get("/api/v1/health")).contains("notifications"));
+}
+
 TEST_CASE("POST /api/v1/cases files a case and GET shows it with the access code", "[http]") {
   Server server;
   httplib::Client c("127.0.0.1", server.port);

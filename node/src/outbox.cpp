@@ -1,0 +1,331 @@
+#include "node/outbox.hpp"
+
+#include <lmdb.h>
+
+#include <algorithm>
+#include <array>
+
+#include "node/cases.hpp"
+#include "node/node_store.hpp"
+
+namespace tawasul::node {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kOutboxSeqKey = "outbox_seq";
+
+// A quoted text (an answer, a reason, a question) is cut to this many
+// characters in a message; the whole text is on the case's page.
+constexpr std::size_t kQuoteMaxChars = 600;
+
+// What the beneficiary hears, per event: one table, Arabic (formal Modern
+// Standard Arabic) first. `{tn}` is the tracking number; `{text}` the
+// event's `quote` field. Events not listed notify no one.
+struct Message {
+  std::string_view event;  // the event kind
+  std::string_view kind;   // the message kind
+  const char* quote;       // the payload field quoted in the text, or nullptr
+  std::string_view ar;
+  std::string_view en;
+};
+
+constexpr std::array<Message, 7> kMessages = {{
+    {"case.filed", "received", nullptr,
+     "تم استلام طلبك رقم {tn} وسيتم الرد عليه خلال خمسة أيام عمل. يرجى الاحتفاظ برقم الطلب "
+     "ورمز الدخول لمتابعته.",
+     "Your case {tn} has been received and will be answered within five working days. Please "
+     "keep the tracking number and access code to follow it."},
+    {"case.info_requested", "waiting_for_you", "question",
+     "طلبك رقم {tn} بانتظار ردك، ونرجو تزويدنا بما يلي: {text}",
+     "Your case {tn} is waiting for your reply. Please tell us: {text}"},
+    {"case.answered", "answered", "answer", "تم الرد على طلبك رقم {tn}، ونص الرد: {text}",
+     "Your case {tn} has been answered: {text}"},
+    {"case.rejected", "rejected", "reason",
+     "نعتذر عن عدم قبول طلبك رقم {tn} لأنه خارج نطاق الاختصاص، وذلك للسبب الآتي: {text}",
+     "Your case {tn} has been declined as out of scope, for this reason: {text}"},
+    {"case.replied", "replied", "text", "رسالة من فريق رعاية المستفيدين بشأن طلبك رقم {tn}: {text}",
+     "A message from the beneficiary care team about your case {tn}: {text}"},
+    {"case.transferred", "transferred", "reason",
+     "تمت إحالة طلبك رقم {tn} إلى جهة أخرى مختصة، وذلك للسبب الآتي: {text}",
+     "Your case {tn} has been transferred to another unit, for this reason: {text}"},
+    {"case.closed", "closed", nullptr, "تم إغلاق طلبك رقم {tn}. شكرًا لتواصلك معنا.",
+     "Your case {tn} has been closed. Thank you for contacting us."},
+}};
+
+const Message* message_for(std::string_view event_kind) {
+  for (const auto& m : kMessages) {
+    if (m.event == event_kind) return &m;
+  }
+  return nullptr;
+}
+
+// The first `max_chars` characters of valid UTF-8 `text`, with "…" when cut.
+std::string quote(std::string_view text, std::size_t max_chars) {
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;
+    if (chars == max_chars) return std::string(text.substr(0, i)) + "…";
+    ++chars;
+  }
+  return std::string(text);
+}
+
+std::string fill(std::string_view templ, std::string_view tracking, std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < templ.size();) {
+    if (templ.substr(i).starts_with("{tn}")) {
+      out += tracking;
+      i += 4;
+    } else if (templ.substr(i).starts_with("{text}")) {
+      out += text;
+      i += 6;
+    } else {
+      out += templ[i++];
+    }
+  }
+  return out;
+}
+
+std::string id_key(std::uint64_t id) {
+  return storage::encode_u64(id);
+}
+
+Result<json> read_entry(const storage::Txn& txn, storage::Dbi dbi, std::uint64_t id) {
+  auto v = txn.find(dbi, id_key(id));
+  if (!v) return std::unexpected(Error::not_found("no notification " + std::to_string(id)));
+  json entry = json::parse(*v, nullptr, false);
+  if (entry.is_discarded() || !entry.is_object())
+    return std::unexpected(Error::internal("notification " + std::to_string(id) + " is malformed"));
+  return entry;
+}
+
+Result<void> put(storage::WriteTxn& txn, storage::Dbi dbi, std::uint64_t id, const json& entry,
+                 unsigned flags = 0) {
+  if (auto r = txn.put(dbi, id_key(id), entry.dump(), flags); !r)
+    return std::unexpected(from_storage(r.error()));
+  return {};
+}
+
+Result<std::uint64_t> entries(const storage::Txn& txn, storage::Dbi dbi) {
+  MDB_stat stat{};
+  if (int rc = mdb_stat(txn.raw(), dbi.handle, &stat); rc != 0)
+    return std::unexpected(from_storage(storage::lmdb_error(rc, "outbox stat")));
+  return static_cast<std::uint64_t>(stat.ms_entries);
+}
+
+}  // namespace
+
+std::int64_t retry_delay_ms(const RetryPolicy& policy, int failed_attempts) {
+  std::int64_t delay = policy.first_delay_ms;
+  for (int i = 1; i < failed_attempts && delay < policy.max_delay_ms; ++i) delay *= 2;
+  return std::min(delay, policy.max_delay_ms);
+}
+
+std::optional<std::string_view> notification_kind(std::string_view event_kind) {
+  if (const Message* m = message_for(event_kind)) return m->kind;
+  return std::nullopt;
+}
+
+std::optional<std::string_view> choose_channel(std::string_view contact_preference, bool has_phone,
+                                               bool has_email) {
+  if (contact_preference == "any") {
+    if (has_phone) return "sms";
+    if (has_email) return "email";
+    return std::nullopt;
+  }
+  // written_only, no_calls (and anything unknown: the cautious reading).
+  if (has_email) return "email";
+  if (has_phone) return "sms";
+  return std::nullopt;
+}
+
+std::string mask_address(std::string_view address) {
+  if (auto at = address.find('@'); at != std::string_view::npos) {
+    std::string_view local = address.substr(0, at);
+    std::string out;
+    if (local.size() <= 2) {
+      out.assign(local.size(), '*');
+    } else {
+      out = std::string(1, local.front()) + std::string(local.size() - 2, '*') + local.back();
+    }
+    return out + std::string(address.substr(at));
+  }
+  if (address.size() <= 8) return std::string(address.size(), '*');
+  return std::string(address.substr(0, 5)) + std::string(address.size() - 8, '*') +
+         std::string(address.substr(address.size() - 3));
+}
+
+Result<Outbox> Outbox::open(storage::Env& env) {
+  storage::Dbi dbis[3];
+  const char* names[3] = {"outbox", "outbox_failed", "meta"};
+  for (int i = 0; i < 3; ++i) {
+    auto dbi = env.dbi(names[i]);
+    if (!dbi) return std::unexpected(from_storage(dbi.error()));
+    dbis[i] = *dbi;
+  }
+  return Outbox(env, dbis[0], dbis[1], dbis[2]);
+}
+
+Result<std::uint64_t> Outbox::on_event(storage::WriteTxn& txn, const crypto::Event& event,
+                                       const json& payload, const json& state) {
+  const Message* m = message_for(event.kind);
+  if (m == nullptr) return 0;
+  const std::string tracking = state.value("tracking_number", "");
+  const json& beneficiary = state.contains("beneficiary") ? state["beneficiary"] : json::object();
+  const std::string preference = state.value("contact_preference", "any");
+  auto channel = choose_channel(preference, beneficiary.contains("phone_sealed"),
+                                beneficiary.contains("email_sealed"));
+  if (!channel) return 0;  // no way to reach them (filing requires one; older data may not)
+  std::string quoted;
+  if (m->quote != nullptr && payload.contains(m->quote) && payload[m->quote].is_string()) {
+    quoted = quote(payload[m->quote].get<std::string>(), kQuoteMaxChars);
+  }
+
+  std::uint64_t last = 0;
+  if (auto v = txn.find(meta_, kOutboxSeqKey)) {
+    if (v->size() != 8) return std::unexpected(Error::internal("outbox_seq is not 8 bytes"));
+    last = storage::decode_u64(*v);
+  }
+  const std::uint64_t id = last + 1;
+  if (auto r = txn.put(meta_, kOutboxSeqKey, storage::encode_u64(id)); !r)
+    return std::unexpected(from_storage(r.error()));
+
+  const auto now = static_cast<std::int64_t>(event.time_ms);
+  json entry{
+      {"id", id},
+      {"tracking_number", tracking},
+      {"kind", m->kind},
+      {"event", event.kind},
+      {"event_seq", event.seq},
+      {"channel", *channel},
+      // A voice call is never offered to those who asked for written
+      // replies or no calls, nor without a phone.
+      {"voice_allowed", preference == "any" && beneficiary.contains("phone_sealed")},
+      {"text", json{{"ar", fill(m->ar, tracking, quoted)}, {"en", fill(m->en, tracking, quoted)}}},
+      {"case_status", state.value("status", "")},
+      {"created_at_ms", now},
+      {"status", "pending"},
+      {"attempts", 0},
+      {"next_attempt_ms", now}};
+  if (state.contains("language_preference") && state["language_preference"].is_string())
+    entry["language_preference"] = state["language_preference"];
+  // Ids only grow, so a new message is always the last key.
+  if (auto r = put(txn, pending_, id, entry, MDB_APPEND); !r) return std::unexpected(r.error());
+  return id;
+}
+
+Result<bool> Outbox::record_delivered(storage::WriteTxn& txn, std::uint64_t id) {
+  auto r = txn.del(pending_, id_key(id));
+  if (!r) return std::unexpected(from_storage(r.error()));
+  return *r;
+}
+
+Result<json> Outbox::record_failure(storage::WriteTxn& txn, std::uint64_t id, std::int64_t now_ms,
+                                    const std::string& error, std::int64_t delay_ms,
+                                    const RetryPolicy& policy, bool permanent) {
+  auto entry = read_entry(txn, pending_, id);
+  if (!entry) return entry;
+  const int attempts = entry->value("attempts", 0) + 1;
+  (*entry)["attempts"] = attempts;
+  (*entry)["last_attempt_ms"] = now_ms;
+  (*entry)["last_error"] = error.substr(0, 500);
+  if (permanent || attempts >= policy.max_attempts) {
+    (*entry)["status"] = "failed";
+    (*entry)["failed_at_ms"] = now_ms;
+    entry->erase("next_attempt_ms");
+    if (auto r = txn.del(pending_, id_key(id)); !r) return std::unexpected(from_storage(r.error()));
+    if (auto r = put(txn, failed_, id, *entry); !r) return std::unexpected(r.error());
+    return entry;
+  }
+  (*entry)["next_attempt_ms"] = now_ms + delay_ms;
+  if (auto r = put(txn, pending_, id, *entry); !r) return std::unexpected(r.error());
+  return entry;
+}
+
+Result<std::uint64_t> Outbox::retry_failed(storage::WriteTxn& txn, std::uint64_t id,
+                                           std::int64_t now_ms) {
+  std::vector<std::uint64_t> ids;
+  if (id != 0) {
+    ids.push_back(id);
+  } else {
+    auto r = txn.scan(failed_, "", [&](std::string_view key, std::string_view) {
+      ids.push_back(storage::decode_u64(key));
+      return true;
+    });
+    if (!r) return std::unexpected(from_storage(r.error()));
+  }
+  std::uint64_t moved = 0;
+  for (std::uint64_t i : ids) {
+    auto entry = read_entry(txn, failed_, i);
+    if (!entry) {
+      if (id != 0) return std::unexpected(entry.error());
+      continue;
+    }
+    (*entry)["status"] = "pending";
+    (*entry)["attempts"] = 0;
+    (*entry)["next_attempt_ms"] = now_ms;
+    entry->erase("failed_at_ms");
+    if (auto r = txn.del(failed_, id_key(i)); !r) return std::unexpected(from_storage(r.error()));
+    if (auto r = put(txn, pending_, i, *entry); !r) return std::unexpected(r.error());
+    ++moved;
+  }
+  return moved;
+}
+
+Result<Outbox::Due> Outbox::due(std::int64_t now_ms, std::size_t max) const {
+  auto txn = env_->begin_read();
+  if (!txn) return std::unexpected(from_storage(txn.error()));
+  Due out;
+  auto r = txn->scan(pending_, "", [&](std::string_view, std::string_view value) {
+    json entry = json::parse(value, nullptr, false);
+    if (entry.is_discarded() || !entry.is_object()) return true;
+    const std::int64_t next = entry.value("next_attempt_ms", std::int64_t{0});
+    if (next <= now_ms) {
+      if (out.messages.size() == max) {
+        out.next_due_ms = now_ms;  // more are due than this batch takes
+        return false;
+      }
+      out.messages.push_back(std::move(entry));
+    } else if (!out.next_due_ms || next < *out.next_due_ms) {
+      out.next_due_ms = next;
+    }
+    return true;
+  });
+  if (!r) return std::unexpected(from_storage(r.error()));
+  return out;
+}
+
+Result<OutboxCounts> Outbox::counts() const {
+  auto txn = env_->begin_read();
+  if (!txn) return std::unexpected(from_storage(txn.error()));
+  auto pending = entries(*txn, pending_);
+  if (!pending) return std::unexpected(pending.error());
+  auto failed = entries(*txn, failed_);
+  if (!failed) return std::unexpected(failed.error());
+  return OutboxCounts{*pending, *failed};
+}
+
+Result<std::vector<json>> Outbox::list(bool failed, std::size_t max) const {
+  auto txn = env_->begin_read();
+  if (!txn) return std::unexpected(from_storage(txn.error()));
+  std::vector<json> out;
+  auto r = txn->scan(failed ? failed_ : pending_, "", [&](std::string_view, std::string_view v) {
+    json entry = json::parse(v, nullptr, false);
+    if (!entry.is_discarded()) out.push_back(std::move(entry));
+    return out.size() < max;
+  });
+  if (!r) return std::unexpected(from_storage(r.error()));
+  return out;
+}
+
+std::optional<json> Outbox::find(std::uint64_t id) const {
+  auto txn = env_->begin_read();
+  if (!txn) return std::nullopt;
+  if (auto e = read_entry(*txn, pending_, id)) return *e;
+  if (auto e = read_entry(*txn, failed_, id)) return *e;
+  return std::nullopt;
+}
+
+}  // namespace tawasul::node
