@@ -5,6 +5,7 @@
 
 #include "node/cases.hpp"
 #include "node/node_store.hpp"
+#include "node/outbox.hpp"
 #include "node/staff.hpp"
 
 namespace tawasul::node {
@@ -35,21 +36,9 @@ std::string seal_context(std::string_view id, std::string_view field) {
 
 json BeneficiaryAccount::to_json() const {
   json j{{"kind", "beneficiary"}, {"id", id}, {"name", name}};
-  if (phone) j["phone"] = mask_contact("phone", *phone);
-  if (email) j["email"] = mask_contact("email", *email);
+  if (phone) j["phone"] = mask_address(*phone);
+  if (email) j["email"] = mask_address(*email);
   return j;
-}
-
-std::string mask_contact(std::string_view field, std::string_view value) {
-  if (field == "email") {
-    auto at = value.find('@');
-    if (at == std::string_view::npos || at == 0) return "***";
-    return std::string(value.substr(0, 1)) + "***" + std::string(value.substr(at));
-  }
-  // Phone: the country prefix and the last three digits.
-  if (value.size() < 8) return "***";
-  return std::string(value.substr(0, 5)) + std::string(value.size() - 8, '*') +
-         std::string(value.substr(value.size() - 3));
 }
 
 Result<Registration> parse_registration(const json& body) {

@@ -39,7 +39,8 @@ struct BeneficiaryAccount {
   bool disabled = false;
   std::int64_t created_at_ms = 0;
 
-  // What the account holder sees of it: contact data masked.
+  // What the account holder sees of it: contact data masked (outbox.hpp
+  // mask_address): enough to recognise one's own, not to read another's.
   nlohmann::json to_json() const;
 };
 
@@ -53,10 +54,6 @@ struct Registration {
 // Validates a registration body {name, phone?, email?, password}: at least
 // one of phone and e-mail; every refusal names the field.
 Result<Registration> parse_registration(const nlohmann::json& body);
-
-// "+9665*****567", "s***@example.com": enough for a person to recognise
-// their own number, not enough to read someone else's.
-std::string mask_contact(std::string_view field, std::string_view value);
 
 class BeneficiaryDirectory {
  public:

@@ -74,7 +74,7 @@ TEST_CASE("a beneficiary registers with a phone or e-mail; bad fields are named 
                                   {"email", "Faisal@Uni.EDU"},
                                   {"password", "another long secret"}});
   REQUIRE(abroad.status == 201);
-  CHECK(abroad.body["email"] == "f***@uni.edu");
+  CHECK(abroad.body["email"] == "f****l@uni.edu");
 
   // The contact data is sealed at rest.
   site.writer->stop();
