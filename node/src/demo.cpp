@@ -131,6 +131,36 @@ void stop_all(std::vector<Member>& members) {
   }
 }
 
+// Demo staff, made on first run so the staff API can be tried at once. The
+// password is printed: this is a demo, never a deployment.
+constexpr const char* kDemoPassword = "tawasul-demo-2026";
+
+Result<void> add_demo_staff(NodeStore& store, const std::string& code) {
+  if (auto existing = store.staff().list(); !existing || !existing->empty()) return {};
+  struct Account {
+    const char* id;
+    const char* name;
+    std::string unit;
+    const char* role;
+  };
+  std::vector<Account> accounts = {{"admin", "مدير النظام", code, "node_admin"},
+                                   {"coord", "منسق رعاية المستفيدين", code, "coordinator"},
+                                   {"agent", "موظف مركز الاتصال", code, "call_centre_agent"},
+                                   {"auditor", "المراجع الداخلي", code, "auditor"}};
+  if (code == "KSU") accounts.push_back({"stipends", "موظفة المكافآت", "KSU.SA.FIN", "employee"});
+  auto hash = crypto::hash_password(kDemoPassword, crypto::PasswordCost::interactive());
+  if (!hash) return std::unexpected(Error::internal(hash.error().message));
+  return store.write([&](storage::WriteTxn& txn) -> Result<void> {
+    for (const auto& a : accounts) {
+      auto member = parse_staff_member(
+          json{{"id", a.id}, {"name", a.name}, {"unit", a.unit}, {"roles", {a.role}}});
+      if (!member) return std::unexpected(member.error());
+      if (auto r = store.staff().add(txn, *member, *hash, SystemClock().now_ms()); !r) return r;
+    }
+    return {};
+  });
+}
+
 }  // namespace
 
 int run_demo(int argc, const char* const* argv) {
@@ -217,6 +247,10 @@ int run_demo(int argc, const char* const* argv) {
       std::cerr << "tawasul demo: " << store.error().message << "\n";
       return 1;
     }
+    if (auto r = add_demo_staff(**store, members[i].code); !r) {
+      std::cerr << "tawasul demo: demo staff: " << r.error().message << "\n";
+      return 1;
+    }
     if ((*store)->org_tree()) continue;
     auto tree = OrgTree::parse_text(members[i].code == "KSU" ? sample_org::kKsu : sample_org::kRuh);
     if (!tree) {
@@ -293,6 +327,16 @@ int run_demo(int argc, const char* const* argv) {
             << hub_url << "/api/v1/cases/TRACKING-NUMBER -H 'X-Access-Code: ACCESS-CODE'\n";
   if (!sample_lookup.empty())
     std::cout << "\nA sample case was filed at KSU; at the hub it is:\n  " << sample_lookup << "\n";
+  std::cout << "\nStaff accounts at each node (password " << kDemoPassword
+            << "): admin (node administrator), coord (coordinator), agent (call centre), "
+               "auditor; at KSU also stipends (employee, student stipends). Sign in:\n  curl -s -X "
+               "POST "
+            << ksu_url
+            << "/api/v1/auth/login -H 'Content-Type: application/json' -d "
+               "'{\"id\":\"coord\",\"password\":\""
+            << kDemoPassword << "\"}'\n";
+  std::cout << "\nThen the staff queue, with the token it returns:\n  curl -s " << ksu_url
+            << "/api/v1/queue -H 'Authorization: Bearer TOKEN'\n";
   std::cout << std::flush;
 
   for (;;) {

@@ -97,6 +97,20 @@ TEST_CASE(
   CHECK(sample["owner"] == "KSU");
   CHECK(sample["status"] == "submitted");
 
+  // The staff sign-in line, as printed, opens a session that reads the queue.
+  const std::string login_line = line_after(printed, "Sign in:");
+  REQUIRE(login_line.starts_with("curl "));
+  json login = json::parse(shell(login_line), nullptr, false);
+  REQUIRE_FALSE(login.is_discarded());
+  REQUIRE(login.contains("token"));
+  CHECK(login["staff"]["roles"] == json::array({"coordinator"}));
+  std::string queue_line = line_after(printed, "Then the staff queue");
+  REQUIRE(queue_line.starts_with("curl "));
+  queue_line.replace(queue_line.find("TOKEN"), 5, login["token"].get<std::string>());
+  json queue = json::parse(shell(queue_line), nullptr, false);
+  REQUIRE_FALSE(queue.is_discarded());
+  CHECK(queue["total"].get<int>() >= 1);  // the sample case waits at the root for a coordinator
+
   // Ctrl-C: the demo stops its three processes and exits cleanly.
   CHECK(processes_mentioning(dir.string()) == 3);
   CHECK(demo.stop(SIGINT) == 0);
