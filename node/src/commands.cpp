@@ -7,6 +7,7 @@
 
 #include "crypto/crypto.hpp"
 #include "federation/wire.hpp"
+#include "node/calendar.hpp"
 #include "node/clock.hpp"
 #include "node/daemon.hpp"
 #include "node/identity.hpp"
@@ -33,6 +34,8 @@ Commands:
                                                    create a staff account at a node
   org load --data DIR --file ORG.json                load or replace a node's organisation tree
   outbox   --data DIR [--failed] [--retry ID|all]    list the notifications waiting or failed; retry failed ones
+  calendar --year YYYY [--national F] [--file F…] [--json]
+                                                   print a year's holidays and working days
   demo     [--dir DIR]                              start a hub and two nodes on loopback
 
 `tawasul COMMAND --help` shows a command's options.
@@ -393,6 +396,121 @@ int cmd_outbox(int argc, const char* const* argv) {
   return 0;
 }
 
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+json holiday_json(const Holiday& h) {
+  return json{{"kind", holiday_kind_name(h.kind)},
+              {"id", h.id},
+              {"name", {{"ar", h.name_ar}, {"en", h.name_en}}},
+              {"first", h.first.iso()},
+              {"last", h.last.iso()},
+              {"days", h.last.days() - h.first.days() + 1},
+              {"first_hijri", hijri_json(to_hijri(h.first))},
+              {"last_hijri", hijri_json(to_hijri(h.last))},
+              {"source", h.at.source},
+              {"line", h.at.line}};
+}
+
+int cmd_calendar(int argc, const char* const* argv) {
+  int year = 0;
+  std::string national;
+  std::vector<std::string> files;
+  po::options_description o("tawasul calendar");
+  o.add_options()("year", po::value(&year)->required(), "the Gregorian year, 1900..2100")(
+      "national", po::value(&national),
+      "the national calendar file (default: deploy/calendar/saudi.conf, compiled in)")(
+      "file", po::value(&files),
+      "a node's calendar file layered over the national one (repeatable, applied in order; "
+      "format: deploy/calendar/README.md)")("json", "print JSON");
+  auto vm = parse(argc, argv, o,
+                  "tawasul calendar --year YYYY [--national FILE] [--file FILE…] [--json]");
+  if (year < kMinYear || year > kMaxYear)
+    throw std::runtime_error("--year must be between 1900 and 2100 (got " + std::to_string(year) +
+                             ")");
+  std::vector<std::string> texts;
+  std::vector<std::string> sources;
+  texts.push_back(national.empty() ? std::string(national_calendar_text())
+                                   : read_text_file(national));
+  sources.push_back(national.empty() ? "saudi.conf (built in)" : national);
+  for (const auto& f : files) {
+    texts.push_back(read_text_file(f));
+    sources.push_back(f);
+  }
+  std::vector<WorkingCalendar::Layer> layers;
+  for (std::size_t i = 0; i < texts.size(); ++i) layers.push_back({texts[i], sources[i]});
+  auto calendar = WorkingCalendar::load(layers);
+  if (!calendar) {
+    std::cerr << "tawasul calendar: " << calendar.error().message << "\n";
+    return 1;
+  }
+  const WorkingCalendar& cal = **calendar;
+  auto holidays = cal.holidays(year);
+  auto opened = cal.opened(year);
+  std::vector<std::string> weekend;
+  for (int d = 0; d < 7; ++d)
+    if (cal.weekend()[d]) weekend.emplace_back(weekday_name(d));
+
+  if (vm.count("json")) {
+    json out{{"year", year},
+             {"time_zone", "Asia/Riyadh (UTC+03:00)"},
+             {"weekend", weekend},
+             {"hours", cal.hours().text()},
+             {"holidays", json::array()},
+             {"opened", json::array()}};
+    for (const auto& h : holidays) out["holidays"].push_back(holiday_json(h));
+    for (const auto& op : opened) {
+      json entry{{"first", op.first.iso()},
+                 {"last", op.last.iso()},
+                 {"first_hijri", hijri_json(to_hijri(op.first))},
+                 {"last_hijri", hijri_json(to_hijri(op.last))},
+                 {"source", op.at.source},
+                 {"line", op.at.line}};
+      if (!op.name_en.empty()) entry["name"] = {{"ar", op.name_ar}, {"en", op.name_en}};
+      out["opened"].push_back(entry);
+    }
+    json months = json::array();
+    for (int m = 1; m <= 12; ++m) months.push_back(cal.working_days(year, m));
+    out["working_days"] = {{"by_month", months}, {"total", cal.working_days(year)}};
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+
+  std::cout << "Working calendar " << year << " — Asia/Riyadh (UTC+03:00)\n"
+            << "weekend:";
+  for (const auto& w : weekend) std::cout << " " << w;
+  std::cout << "; working hours " << cal.hours().text() << "\n\nHolidays (" << holidays.size()
+            << "):\n";
+  for (const auto& h : holidays) {
+    const auto days = h.last.days() - h.first.days() + 1;
+    std::cout << "  " << h.first.iso() << (days > 1 ? " .. " + h.last.iso() : std::string(14, ' '))
+              << "  " << to_hijri(h.first).iso()
+              << (days > 1 ? " .. " + to_hijri(h.last).iso() : std::string(14, ' ')) << "  " << days
+              << (days == 1 ? " day   " : " days  ") << h.name_en << " — " << h.name_ar << "  ["
+              << holiday_kind_name(h.kind) << " " << h.id << ", " << h.at.source << " line "
+              << h.at.line << "]\n";
+  }
+  if (!opened.empty()) {
+    std::cout << "\nDeclared working:\n";
+    for (const auto& op : opened) {
+      std::cout << "  " << op.first.iso() << (op.last == op.first ? "" : " .. " + op.last.iso())
+                << "  " << to_hijri(op.first).iso();
+      if (!op.name_en.empty()) std::cout << "  " << op.name_en << " — " << op.name_ar;
+      std::cout << "  [" << op.at.source << " line " << op.at.line << "]\n";
+    }
+  }
+  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::cout << "\nWorking days:\n";
+  for (int m = 1; m <= 12; ++m)
+    std::cout << "  " << kMonths[m - 1] << " " << cal.working_days(year, m) << "\n";
+  std::cout << "  total " << cal.working_days(year) << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -418,6 +536,7 @@ int run_cli(int argc, char** argv) {
     if (command == "staff") return cmd_staff(sub_argc, sub_argv);
     if (command == "org") return cmd_org(sub_argc, sub_argv);
     if (command == "outbox") return cmd_outbox(sub_argc, sub_argv);
+    if (command == "calendar") return cmd_calendar(sub_argc, sub_argv);
     std::cerr << "tawasul: unknown command '" << command << "'\n\n" << kUsage;
     return 1;
   } catch (const po::error& e) {

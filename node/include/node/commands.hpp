@@ -1,4 +1,4 @@
-// The `tawasul` program's command line: init, run, enroll, verify, cases, demo.
+// The `tawasul` program's command line: init, run, enroll, verify, cases, calendar, demo.
 #pragma once
 
 namespace tawasul::node {
