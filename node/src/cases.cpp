@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "node/attachments.hpp"
+#include "node/calendar.hpp"
 #include "node/time_util.hpp"
 #include "node/workflow.hpp"
 
@@ -715,6 +716,7 @@ json public_case_view(const json& state) {
     json entry{{"event", event},
                {"event_label", event_label(event)},
                {"at", iso8601_utc(h["at_ms"].get<std::int64_t>())},
+               {"at_hijri", hijri_json(h["at_ms"].get<std::int64_t>())},
                {"status", h["status"]},
                {"status_label", status_label(h["status"].get<std::string>())}};
     for (const char* field : {"question", "reply", "answer", "reason", "text", "attachment"}) {
@@ -737,7 +739,9 @@ json public_case_view(const json& state) {
             {"status", status},
             {"status_label", status_label(status)},
             {"submitted_at", iso8601_utc(state["submitted_at_ms"].get<std::int64_t>())},
+            {"submitted_at_hijri", hijri_json(state["submitted_at_ms"].get<std::int64_t>())},
             {"due_at", iso8601_utc(state["due_at_ms"].get<std::int64_t>())},
+            {"due_at_hijri", hijri_json(state["due_at_ms"].get<std::int64_t>())},
             {"beneficiary", json{{"name", state["beneficiary"]["name"]}}},
             {"history", history}};
   for (const char* field :

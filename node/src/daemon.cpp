@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <mutex>
 #include <stdexcept>
 #include <zmq.hpp>
@@ -137,6 +138,7 @@ DaemonConfig parse_run_options(int argc, const char* const* argv) {
   std::string notify_command;
   std::string notify_command_cli;
   int notify_timeout = 10;
+  std::string calendar_file;
   po::options_description options(
       "tawasul run options (also accepted in the INI file given by --config)");
   options.add_options()("data", po::value(&data), "data directory (made by `tawasul init`)")(
@@ -151,7 +153,9 @@ DaemonConfig parse_run_options(int argc, const char* const* argv) {
       "node role: delivers each notification, run by /bin/sh -c with the message as JSON on "
       "stdin (node/API.md); unset: messages are written to the log")(
       "notify_timeout", po::value(&notify_timeout),
-      "node role: seconds a notify_command may run before it is killed (1..300)");
+      "node role: seconds a notify_command may run before it is killed (1..300)")(
+      "calendar", po::value(&calendar_file),
+      "this node's calendar file, layered on the national defaults (deploy/calendar/README.md)");
   po::options_description cli;
   cli.add_options()("config", po::value(&config_file), "INI configuration file")(
       "help", "show this help")("notify-command", po::value(&notify_command_cli),
@@ -205,6 +209,19 @@ DaemonConfig parse_run_options(int argc, const char* const* argv) {
   if (notify_timeout < 1 || notify_timeout > 300)
     throw std::runtime_error("notify_timeout must be 1..300 seconds");
   config.notify_timeout_s = notify_timeout;
+  // A calendar that does not load stops the start, naming the file and line:
+  // due dates computed from a half-read calendar would be promises broken.
+  std::vector<WorkingCalendar::Layer> layers = {{national_calendar_text(), "national defaults"}};
+  std::string node_calendar;  // the layer views it
+  if (!calendar_file.empty()) {
+    std::ifstream in(calendar_file);
+    if (!in) throw std::runtime_error("calendar: cannot read " + calendar_file);
+    node_calendar.assign(std::istreambuf_iterator<char>(in), {});
+    layers.push_back({node_calendar, calendar_file});
+  }
+  auto calendar = WorkingCalendar::load(layers);
+  if (!calendar) throw std::runtime_error("calendar: " + calendar.error().message);
+  config.calendar = *calendar;
   return config;
 }
 
@@ -234,6 +251,7 @@ int run_daemon(const DaemonConfig& config) {
     log("warn",
         "cleared " + std::to_string(stale) + " stale reader slot(s) left by a crashed process");
   }
+  if (config.calendar) (*store)->set_calendar(config.calendar);
   Writer writer((*store)->env());
   writer.start();
   // Sector nodes tell beneficiaries what happens to their cases; the hub

@@ -137,7 +137,8 @@ void HttpApi::beneficiary_routes() {
                            {"status", (*view)["status"]},
                            {"status_label", (*view)["status_label"]},
                            {"submitted_at", (*view)["submitted_at"]},
-                           {"due_at", (*view)["due_at"]}});
+                           {"due_at", (*view)["due_at"]},
+                           {"due_at_hijri", (*view)["due_at_hijri"]}});
     }
     // ISO-8601 UTC strings sort as the instants they name.
     std::stable_sort(cases.begin(), cases.end(), [](const json& a, const json& b) {

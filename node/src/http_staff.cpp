@@ -411,6 +411,7 @@ void HttpApi::staff_routes() {
       json c = hits[i];
       c["submitted_at"] = iso8601_utc(c["submitted_at_ms"].get<std::int64_t>());
       c["due_at"] = iso8601_utc(c["due_at_ms"].get<std::int64_t>());
+      c["due_at_hijri"] = hijri_json(c["due_at_ms"].get<std::int64_t>());
       c.erase("submitted_at_ms");
       c.erase("due_at_ms");
       cases.push_back(c);

@@ -220,9 +220,17 @@ Result<json> NodeStore::file_case(storage::WriteTxn& txn, const FilingRequest& r
   const std::string tracking = make_tracking_number(identity_.code, year, *seq + 1);
   const std::string access_code = generate_access_code();
   const auto normalized = normalize_access_code(access_code);
-  const std::int64_t due_ms = due_after_working_days(now_ms, kAnswerWorkingDays);
+  // The SLA promised at filing, computed now and carried in the event
+  // (node/SLA.md): the default policy of the ministry's service-level text.
+  const auto cal = calendar();
+  const std::int64_t due_ms = cal->add_working_days(now_ms, kAnswerWorkingDays);
   json payload = case_filed_payload(request, tracking, access_code_hash(tracking, *normalized),
                                     now_ms, due_ms, identity_.seal_key);
+  payload["sla"] =
+      json{{"policy", "default"},
+           {"answer_working_days", kAnswerWorkingDays},
+           {"first_response_working_days", kFirstResponseWorkingDays},
+           {"first_response_due_ms", cal->add_working_days(now_ms, kFirstResponseWorkingDays)}};
   auto appended = append_local(txn, kCaseFiled, payload, now_ms);
   if (!appended) return std::unexpected(appended.error());
   if (!request.route_unit.empty()) {
@@ -235,7 +243,8 @@ Result<json> NodeStore::file_case(storage::WriteTxn& txn, const FilingRequest& r
               {"access_code", access_code},
               {"status", request.route_unit.empty() ? "submitted" : "assigned"},
               {"submitted_at", iso8601_utc(now_ms)},
-              {"due_at", iso8601_utc(due_ms)}};
+              {"due_at", iso8601_utc(due_ms)},
+              {"due_at_hijri", hijri_json(due_ms)}};
 }
 
 Result<json> NodeStore::add_attachment(storage::WriteTxn& txn, std::string_view tracking_number,
@@ -493,6 +502,16 @@ Result<json> NodeStore::lookup_case(std::string_view tracking_number,
   return public_case_view(state);
 }
 
+void NodeStore::set_calendar(std::shared_ptr<const WorkingCalendar> calendar) {
+  std::lock_guard lock(calendar_mutex_);
+  calendar_ = std::move(calendar);
+}
+
+std::shared_ptr<const WorkingCalendar> NodeStore::calendar() const {
+  std::lock_guard lock(calendar_mutex_);
+  return calendar_ ? calendar_ : national_calendar();
+}
+
 Result<void> NodeStore::set_org_tree(storage::WriteTxn& txn, const OrgTree& tree,
                                      std::int64_t now_ms) {
   auto version = read_counter(txn, meta_, "org_version");
@@ -640,6 +659,8 @@ Result<json> NodeStore::staff_case_view(std::string_view tracking_number) {
   }
   state["submitted_at"] = iso8601_utc(state["submitted_at_ms"].get<std::int64_t>());
   state["due_at"] = iso8601_utc(state["due_at_ms"].get<std::int64_t>());
+  state["submitted_at_hijri"] = hijri_json(state["submitted_at_ms"].get<std::int64_t>());
+  state["due_at_hijri"] = hijri_json(state["due_at_ms"].get<std::int64_t>());
   if (!state.contains("attachments")) state["attachments"] = json::array();
   for (auto& a : state["attachments"]) {
     a["added_at"] = iso8601_utc(a["added_at_ms"].get<std::int64_t>());

@@ -39,18 +39,4 @@ int riyadh_year(std::int64_t ms) {
   return static_cast<int>(civil(ms + kRiyadhOffsetMs).year());
 }
 
-std::int64_t due_after_working_days(std::int64_t filed_ms, int working_days) {
-  using namespace std::chrono;
-  auto local =
-      sys_days(floor<days>(sys_time<milliseconds>(milliseconds(filed_ms + kRiyadhOffsetMs))));
-  int counted = 0;
-  while (counted < working_days) {
-    local += days(1);
-    weekday wd(local);
-    if (wd != Friday && wd != Saturday) ++counted;
-  }
-  auto end_local_ms = duration_cast<milliseconds>((local + days(1)).time_since_epoch()).count() - 1;
-  return end_local_ms - kRiyadhOffsetMs;
-}
-
 }  // namespace tawasul::node

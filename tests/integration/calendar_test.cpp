@@ -48,6 +48,12 @@ TEST_CASE("tawasul calendar refuses a bad file, naming the line", "[integration]
   CHECK(refused.exit_code == 1);
   CHECK(refused.output.find("line 2: unknown Hijri month 'shawal'") != std::string::npos);
 
+  // A node does not start on a calendar it cannot read whole.
+  auto run = run_tawasul({"run", "--data", (tmp / "data").string(), "--calendar", bad.string()});
+  INFO(run.output);
+  CHECK(run.exit_code != 0);
+  CHECK(run.output.find("line 2: unknown Hijri month 'shawal'") != std::string::npos);
+
   CHECK(run_tawasul({"calendar", "--year", "1899"}).exit_code == 1);
   CHECK(run_tawasul({"calendar", "--year", "abc"}).exit_code == 1);
   CHECK(run_tawasul({"calendar"}).exit_code == 1);

@@ -36,8 +36,8 @@ void file_marked_cases(const std::filesystem::path& dir, const std::string& mark
 
 // Flips one byte in every copy of `needle` found inside an event envelope in
 // `file`; returns how many copies it changed. In an event's payload (JSON with
-// sorted keys) the subject follows "due_at_ms":<digits>, while in the case
-// view it follows "status"; LMDB's copy-on-write may also leave stale copies
+// sorted keys) the subject follows the "sla" object ("…}"), while in the case
+// view it follows "status" ("…\""); LMDB's copy-on-write may also leave stale copies
 // of a page in free space, so every copy in event form is flipped: exactly one
 // of them is the live event.
 int flip_byte_in_event(const std::filesystem::path& file, const std::string& needle) {
@@ -49,7 +49,7 @@ int flip_byte_in_event(const std::filesystem::path& file, const std::string& nee
   const std::string pattern = ",\"subject\":\"" + needle + "\"";
   int flipped = 0;
   for (auto at = bytes.find(pattern); at != std::string::npos; at = bytes.find(pattern, at + 1)) {
-    if (at == 0 || !std::isdigit(static_cast<unsigned char>(bytes[at - 1]))) continue;
+    if (at == 0 || bytes[at - 1] != '}') continue;
     bytes[at + pattern.size() - 3] ^= 0x01;
     ++flipped;
   }

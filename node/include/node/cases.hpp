@@ -18,6 +18,7 @@ namespace tawasul::node {
 
 inline constexpr std::size_t kRequestBodyMax = 64 * 1024;
 inline constexpr int kAnswerWorkingDays = 5;
+inline constexpr int kFirstResponseWorkingDays = 1;
 
 struct BeneficiaryInput {
   std::string name;

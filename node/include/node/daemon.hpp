@@ -6,6 +6,7 @@
 #include <string>
 
 #include "crypto/crypto.hpp"
+#include "node/calendar.hpp"
 
 namespace tawasul::node {
 
@@ -24,6 +25,9 @@ struct DaemonConfig {
   // through /bin/sh -c with the message as JSON on stdin; empty: the log.
   std::string notify_command;
   int notify_timeout_s = 10;
+  // The working-day calendar: the national defaults, then this node's own
+  // layer (deploy/calendar/README.md), loaded and checked at start-up.
+  std::shared_ptr<const WorkingCalendar> calendar;
 };
 
 // Parses `tawasul run` arguments (and the INI file of --config); throws

@@ -23,6 +23,7 @@
 #include "federation/interfaces.hpp"
 #include "node/attachments.hpp"
 #include "node/beneficiaries.hpp"
+#include "node/calendar.hpp"
 #include "node/cases.hpp"
 #include "node/error.hpp"
 #include "node/identity.hpp"
@@ -71,6 +72,13 @@ class NodeStore final : public federation::KeyDirectory {
   // (sector nodes only), in the same environment.
   Outbox& outbox() { return *outbox_; }
   const Identity& identity() const { return identity_; }
+
+  // The working-day calendar that due times are computed with (calendar.hpp):
+  // the national defaults until the daemon sets the node's layered one. Due
+  // times are computed when a case is filed or acted on and carried in the
+  // event, so a later calendar never rewrites an old promise (node/SLA.md).
+  void set_calendar(std::shared_ptr<const WorkingCalendar> calendar);
+  std::shared_ptr<const WorkingCalendar> calendar() const;
 
   // Runs `fn` in one write transaction of its own and commits; a domain error
   // from `fn` aborts it and comes back as it was. For one-off writes outside
@@ -222,6 +230,8 @@ class NodeStore final : public federation::KeyDirectory {
   std::optional<StaffDirectory> staff_;
   std::optional<BeneficiaryDirectory> beneficiaries_;
   std::optional<Outbox> outbox_;
+  mutable std::mutex calendar_mutex_;
+  std::shared_ptr<const WorkingCalendar> calendar_;
   std::mutex org_mutex_;
   std::uint64_t org_version_ = 0;
   std::shared_ptr<const OrgTree> org_;

@@ -175,7 +175,8 @@ TEST_CASE("POST /api/v1/cases files a case and GET shows it with the access code
   CHECK(std::regex_match(code, std::regex(R"(^[2-9A-HJ-NP-Z]{5}-[2-9A-HJ-NP-Z]{5}$)")));
   CHECK(receipt["status"] == "submitted");
   CHECK(receipt["submitted_at"] == "2026-01-01T09:00:00Z");
-  CHECK(receipt["due_at"] == "2026-01-08T20:59:59Z");
+  CHECK(receipt["due_at"] == "2026-01-08T12:00:00Z");  // the close of the fifth working day
+  CHECK(receipt["due_at_hijri"]["text"]["ar"] == "19 رجب 1447هـ");
   CHECK(r->get_header_value("Location") == case_path(tracking));
   // Answered after the commit: the case is there.
   CHECK(server.snapshot() == Snapshot{1, 1});

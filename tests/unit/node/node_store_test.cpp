@@ -112,8 +112,8 @@ TEST_CASE("file_case returns a receipt and numbers cases in sequence", "[store]"
   CHECK(std::regex_match(code, std::regex(R"(^[2-9A-HJ-NP-Z]{5}-[2-9A-HJ-NP-Z]{5}$)")));
   CHECK(first["status"] == "submitted");
   CHECK(first["submitted_at"] == "2026-03-15T09:00:00Z");
-  CHECK(first["due_at"] ==
-        node::iso8601_utc(node::due_after_working_days(kMarch15, node::kAnswerWorkingDays)));
+  CHECK(first["due_at"] == node::iso8601_utc(node::national_calendar()->add_working_days(
+                               kMarch15, node::kAnswerWorkingDays)));
 
   json second = file_ok(*site.store, sample_request("طلب تعديل بيانات الطالب"), kMarch15 + 1000);
   CHECK(second["tracking_number"] == node::make_tracking_number("KSU", 2026, 2));
@@ -511,7 +511,8 @@ TEST_CASE("a node cannot file a case under another node's tracking number at the
   REQUIRE(normalized.has_value());
   json forged = node::case_filed_payload(
       sample_request("Squatted case"), victim, node::access_code_hash(victim, *normalized),
-      kMarch15, node::due_after_working_days(kMarch15, node::kAnswerWorkingDays), ksu.id.seal_key);
+      kMarch15, node::national_calendar()->add_working_days(kMarch15, node::kAnswerWorkingDays),
+      ksu.id.seal_key);
 
   // KSU's own store refuses to file under RUH's number...
   auto local = in_write<std::uint64_t>(*ksu.store, [&](storage::WriteTxn& txn) {
@@ -698,48 +699,40 @@ TEST_CASE("riyadh_year and iso8601_utc", "[time]") {
   CHECK(node::iso8601_utc(0) == "1970-01-01T00:00:00Z");
 }
 
-TEST_CASE("due_after_working_days skips Friday and Saturday", "[time]") {
-  const std::int64_t end_of_day_ms = 999;
-  // 2026-01-01 is a Thursday.
-  const std::int64_t thursday_noon = utc_ms(2026, 1, 1, 9, 0, 0);  // 12:00 Riyadh
-  // 1 working day after Thursday: Sunday 4 January, 23:59:59.999 in Riyadh.
-  CHECK(node::due_after_working_days(thursday_noon, 1) ==
-        utc_ms(2026, 1, 4, 20, 59, 59) + end_of_day_ms);
-  // 5 working days: Sun 4, Mon 5, Tue 6, Wed 7, Thu 8.
-  CHECK(node::due_after_working_days(thursday_noon, 5) ==
-        utc_ms(2026, 1, 8, 20, 59, 59) + end_of_day_ms);
-  // Late Thursday in Riyadh is still Thursday.
-  CHECK(node::due_after_working_days(utc_ms(2026, 1, 1, 20, 59, 59), 5) ==
-        utc_ms(2026, 1, 8, 20, 59, 59) + end_of_day_ms);
-  // Thursday 22:00 UTC is already Friday in Riyadh: the next working day is still Sunday.
-  CHECK(node::due_after_working_days(utc_ms(2026, 1, 1, 22, 0, 0), 1) ==
-        utc_ms(2026, 1, 4, 20, 59, 59) + end_of_day_ms);
-  // Wednesday: 1 day is Thursday, 2 days skip the weekend to Sunday.
-  CHECK(node::due_after_working_days(utc_ms(2025, 12, 31, 9, 0, 0), 1) ==
-        utc_ms(2026, 1, 1, 20, 59, 59) + end_of_day_ms);
-  CHECK(node::due_after_working_days(utc_ms(2025, 12, 31, 9, 0, 0), 2) ==
-        utc_ms(2026, 1, 4, 20, 59, 59) + end_of_day_ms);
-  // Sunday: 5 days ends the following Sunday (Mon..Thu, then Sunday).
-  CHECK(node::due_after_working_days(utc_ms(2026, 1, 4, 9, 0, 0), 5) ==
-        utc_ms(2026, 1, 11, 20, 59, 59) + end_of_day_ms);
-  // Saturday: 1 day is Sunday.
-  CHECK(node::due_after_working_days(utc_ms(2026, 1, 3, 9, 0, 0), 1) ==
-        utc_ms(2026, 1, 4, 20, 59, 59) + end_of_day_ms);
-  // Shown to a person.
-  CHECK(node::iso8601_utc(node::due_after_working_days(thursday_noon, 5)) ==
-        "2026-01-08T20:59:59Z");
-}
-
-TEST_CASE("a case filed on a Thursday is due the next Thursday", "[store][time]") {
+TEST_CASE("a case is due at the close of the fifth working day after filing, in both calendars",
+          "[store][time][calendar]") {
   NodeSite site;
-  node::FakeClock clock(utc_ms(2026, 1, 1, 9, 0, 0));
-  json receipt = file_ok(*site.store, sample_request(), clock.now_ms());
+  // Thursday 1 January 2026, 12:00 in Riyadh: Sun 4 … Thu 8 are the five days,
+  // due at the close of work (15:00 Riyadh) on Thursday 8 January.
+  json receipt = file_ok(*site.store, sample_request(), utc_ms(2026, 1, 1, 9, 0, 0));
   CHECK(receipt["submitted_at"] == "2026-01-01T09:00:00Z");
-  CHECK(receipt["due_at"] == "2026-01-08T20:59:59Z");
+  CHECK(receipt["due_at"] == "2026-01-08T12:00:00Z");
+  CHECK(receipt["due_at_hijri"]["date"] == "1447-07-19");
   auto view = site.store->lookup_case(receipt["tracking_number"].get<std::string>(),
                                       receipt["access_code"].get<std::string>());
   REQUIRE(view.has_value());
-  CHECK((*view)["due_at"] == "2026-01-08T20:59:59Z");
+  CHECK((*view)["due_at"] == "2026-01-08T12:00:00Z");
+  CHECK((*view)["due_at_hijri"]["date"] == "1447-07-19");
+  CHECK((*view)["submitted_at_hijri"]["date"] == "1447-07-12");
+  CHECK((*view)["history"][0].contains("at_hijri"));
+
+  // Filed the Sunday before Eid al-Fitr 1448 (29 Ramadan = Monday 8 March 2027,
+  // a seven-day holiday): the five days start on Monday 15 March.
+  json eid = file_ok(*site.store, sample_request(), utc_ms(2027, 3, 7, 7, 0, 0));
+  CHECK(eid["due_at"] == "2027-03-21T12:00:00Z");
+
+  // The SLA promised at filing is in the event, so a later calendar never
+  // moves it: close two extra days at this node and file again.
+  auto layered = node::WorkingCalendar::load(
+      {{node::national_calendar_text(), "national"},
+       {"close 2026-01-04 2026-01-05 \"إغلاق\" \"Closure\"\n", "node"}});
+  REQUIRE(layered);
+  site.store->set_calendar(*layered);
+  json later = file_ok(*site.store, sample_request(), utc_ms(2026, 1, 1, 9, 0, 0));
+  CHECK(later["due_at"] == "2026-01-12T12:00:00Z");  // Tue 6 … Sun 11, Mon 12
+  auto first_again = site.store->lookup_case(receipt["tracking_number"].get<std::string>(),
+                                             receipt["access_code"].get<std::string>());
+  CHECK((*first_again)["due_at"] == "2026-01-08T12:00:00Z");
 }
 
 // --------------------------------------------------------------------------
