@@ -1,23 +1,44 @@
 // Who may do what to a case: the access rules of a node, in one place.
 //
 // A staff member acts through their roles, on cases whose unit lies in the
-// subtree of their own unit; a confidential case needs the member's
-// confidential grant as well. An unassigned case belongs to the node's root
-// unit. Beneficiaries act only on their own case (tracking number + access
-// code): answering a question (provide_info) and accepting an answer (close).
+// subtree of their own unit (the org tree's, once one is loaded); a
+// confidential case needs the member's confidential grant as well. An
+// unassigned case belongs to the node's root unit.
 //
-//   role               reads cases   actions
-//   employee           yes           start, request_info, answer, reject, transfer, add_note, reply
+//   role               reads cases   acts on cases
+//   employee           yes           start, request_info, answer, reject, transfer,
+//                                    add_note, reply; attaches files
 //   unit_head          yes           the employee's, and assign
-//   coordinator        yes           assign, transfer, reject, add_note, reply
-//   auditor            yes           none (read-only)
-//   call_centre_agent  no            none (files cases on behalf of callers)
-//   node_admin         no            none (manages staff and the org tree)
+//   coordinator        yes           assign, transfer, reject, add_note, reply;
+//                                    attaches files
+//   auditor            yes           none (reads, and downloads files)
+//   call_centre_agent  no            none (files cases for callers: channel call_centre)
+//   node_admin         no            none
+//
+// On the node: a node_admin adds and changes staff accounts and replaces the
+// org tree; node_admin and auditor list the staff and read the audit log.
+// Every signed-in staff member gets the queue (only the cases they may
+// read) and reads the org tree. A refusal of a signed-in member is 403 and
+// is written to the audit log (`denied`); no staff session at all is 401.
+//
+// Beneficiaries act only on their own case, proven by the access code
+// (X-Access-Code or ?access_code=) or by the session of the beneficiary
+// account the case belongs to (filed while signed in, or claimed with the
+// code): read it, answer a question (provide_info: POST …/reply), accept an
+// answer (close: POST …/accept), add files while it is not closed, download
+// its files. A wrong code or another account is the look-up's 404, never
+// 403, so that nobody learns which cases exist; an upload with no credential
+// at all is 401. A beneficiary account lists "my cases" and claims a case
+// with its code. A session of the other kind counts as none: staff calling
+// the beneficiary's own actions (…/reply, …/accept) get the 404 of no code,
+// and "my cases" a 401; a beneficiary's session opens no staff endpoint
+// (401). Anyone may file a case.
 //
 // Attachments (attachments.hpp): everyone who may read a case may download
-// its files; adding one takes a role that acts on cases — employee,
-// unit_head, coordinator — within scope, or the beneficiary's access code
-// while the case is not closed. Auditors read and download only.
+// its files; adding one takes a role that attaches — employee, unit_head,
+// coordinator — within scope, or the beneficiary (code or account).
+//
+// The whole matrix, actor by endpoint, is tests/unit/node/permission_test.cpp.
 #pragma once
 
 #include <functional>

@@ -23,14 +23,6 @@ json filing(const std::string& subject) {
               {"beneficiary", {{"name", "سارة الحربي"}, {"phone", "+966551234567"}}}};
 }
 
-httplib::Headers bearer(const json& login) {
-  return {{"Authorization", "Bearer " + login["token"].get<std::string>()}};
-}
-
-std::uint64_t head(Site& site) {
-  return site.store->head("KSU").value();
-}
-
 }  // namespace
 
 TEST_CASE("a beneficiary registers with a phone or e-mail; bad fields are named and write nothing",
@@ -153,20 +145,8 @@ TEST_CASE("my cases: filed while signed in, or claimed with the access code; no 
           "[beneficiary][http]") {
   Site site;
   site.add_staff("emp", "KSU.SA", {"employee"});
-  REQUIRE(site.request("POST", "/api/v1/beneficiaries", kSara).status == 201);
-  REQUIRE(site.request("POST", "/api/v1/beneficiaries",
-                       json{{"name", "Faisal"},
-                            {"email", "faisal@uni.edu"},
-                            {"password", "another long secret"}})
-              .status == 201);
-  const auto sara =
-      bearer(site.request("POST", "/api/v1/auth/beneficiary/login",
-                          json{{"login", "+966551234567"}, {"password", "my own long secret"}})
-                 .body);
-  const auto faisal =
-      bearer(site.request("POST", "/api/v1/auth/beneficiary/login",
-                          json{{"login", "faisal@uni.edu"}, {"password", "another long secret"}})
-                 .body);
+  const auto sara = site.register_and_login("سارة الحربي", "+966551234567", "my own long secret");
+  const auto faisal = site.register_and_login("Faisal", "faisal@uni.edu", "another long secret");
   CHECK(site.get("/api/v1/me/cases").status == 401);
   CHECK(site.get("/api/v1/me/cases", sara).body["total"] == 0);
 
@@ -192,7 +172,7 @@ TEST_CASE("my cases: filed while signed in, or claimed with the access code; no 
   CHECK(site.get("/api/v1/cases/" + tn2, sara).status == 404);
 
   // Claiming: a wrong code is the look-up's 404 and writes nothing.
-  const auto before = head(site);
+  const auto before = site.head();
   auto bad = site.request("POST", "/api/v1/me/cases",
                           json{{"tracking_number", tn2}, {"access_code", "AAAAA-AAAAA"}}, sara);
   CHECK(bad.status == 404);
@@ -204,15 +184,15 @@ TEST_CASE("my cases: filed while signed in, or claimed with the access code; no 
   CHECK(site.request("POST", "/api/v1/me/cases",
                      json{{"tracking_number", tn2}, {"access_code", anonymous.body["access_code"]}})
             .status == 401);
-  CHECK(head(site) == before);
+  CHECK(site.head() == before);
   const json claim{{"tracking_number", tn2}, {"access_code", anonymous.body["access_code"]}};
   auto claimed = site.request("POST", "/api/v1/me/cases", claim, sara);
   REQUIRE(claimed.status == 200);
   CHECK(claimed.body["tracking_number"] == tn2);
-  CHECK(head(site) == before + 1);  // one case.linked event
+  CHECK(site.head() == before + 1);  // one case.linked event
   // Claiming again changes nothing; another account cannot take it.
   CHECK(site.request("POST", "/api/v1/me/cases", claim, sara).status == 200);
-  CHECK(head(site) == before + 1);
+  CHECK(site.head() == before + 1);
   auto taken = site.request("POST", "/api/v1/me/cases", claim, faisal);
   CHECK(taken.status == 409);
   CHECK(taken.body["error"]["code"] == "already_linked");
@@ -225,12 +205,7 @@ TEST_CASE("my cases: filed while signed in, or claimed with the access code; no 
   REQUIRE(site.request("POST", "/api/v1/cases/" + tn + "/actions/start", json::object(),
                        site.as("emp"))
               .status == 403);  // not routed to emp's unit yet
-  auto in_unit = [&](CaseAction a, const json& fields) {
-    auto r = in_write<json>(*site.store, [&](tawasul::storage::WriteTxn& txn) {
-      return site.store->act_on_case(txn, tn, a, "emp", fields, site.clock.now_ms());
-    });
-    REQUIRE(r);
-  };
+  auto in_unit = [&](CaseAction a, const json& fields) { site.act(tn, a, fields, "emp"); };
   in_unit(CaseAction::kAssign, json{{"unit", "KSU.SA"}});
   in_unit(CaseAction::kStart, json{{"assignee", "emp"}});
   in_unit(CaseAction::kRequestInfo, json{{"question", "ما اسم السكن؟"}});
@@ -253,11 +228,7 @@ TEST_CASE("my cases: filed while signed in, or claimed with the access code; no 
 
 TEST_CASE("the hub folds a claimed case like the node, and the chains verify", "[beneficiary]") {
   Site site;
-  REQUIRE(site.request("POST", "/api/v1/beneficiaries", kSara).status == 201);
-  const auto sara =
-      bearer(site.request("POST", "/api/v1/auth/beneficiary/login",
-                          json{{"login", "+966551234567"}, {"password", "my own long secret"}})
-                 .body);
+  const auto sara = site.register_and_login("سارة الحربي", "+966551234567", "my own long secret");
   auto filed = site.request("POST", "/api/v1/cases", filing("استفسار"));
   REQUIRE(filed.status == 201);
   REQUIRE(site.request("POST", "/api/v1/me/cases",

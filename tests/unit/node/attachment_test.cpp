@@ -11,19 +11,15 @@
 #include <httplib.h>
 #include <catch2/catch.hpp>
 
-#include <map>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "http_site.hpp"
 #include "node/attachments.hpp"
-#include "node/http_api.hpp"
 #include "node/tracking.hpp"
-#include "node/writer.hpp"
-#include "node_test_util.hpp"
-#include "test_support.hpp"
 
 namespace {
 
@@ -34,7 +30,7 @@ using nlohmann::json;
 using node::CaseAction;
 using tawasul::test::TempDir;
 
-constexpr std::int64_t kStart = 1'773'568'800'000;  // 2026-03-15T10:00:00Z
+constexpr std::int64_t kStart = kSiteStart;
 
 // Counts the files in a store's `blobs` database.
 std::size_t blob_count(node::NodeStore& store) {
@@ -411,102 +407,6 @@ TEST_CASE("the fold refuses malformed attachment events, so replicas obey the sa
 
 namespace {
 
-struct Site {
-  TempDir dir{"attach-http"};
-  node::FakeClock clock{kStart};
-  node::Identity id;
-  std::unique_ptr<node::NodeStore> store;
-  std::unique_ptr<node::Writer> writer;
-  std::unique_ptr<node::HttpApi> api;
-  int port = 0;
-  std::map<std::string, std::string> tokens;
-
-  Site() {
-    init_crypto();
-    id = make_identity(dir.path(), node::Role::kNode, "KSU");
-    store = open_store(dir.path(), id);
-    writer = std::make_unique<node::Writer>(store->env());
-    writer->start();
-    api = std::make_unique<node::HttpApi>(*store, *writer, clock, nullptr);
-    api->set_password_cost(tawasul::crypto::PasswordCost::minimal());
-    auto bound = api->bind(node::HttpOptions{"127.0.0.1", 0, 4});
-    REQUIRE(bound);
-    port = *bound;
-    api->start();
-    REQUIRE(tawasul::test::wait_until([&] {
-      auto r = client().Get("/api/v1/health");
-      return r && r->status == 200;
-    }));
-  }
-  ~Site() {
-    api->stop();
-    writer->stop();
-  }
-  httplib::Client client() {
-    httplib::Client c("127.0.0.1", port);
-    c.set_read_timeout(20, 0);
-    c.set_write_timeout(20, 0);
-    return c;
-  }
-  void add_staff(const std::string& staff_id, const std::string& unit,
-                 const std::vector<std::string>& roles) {
-    auto member = node::parse_staff_member(
-        json{{"id", staff_id}, {"name", "موظف " + staff_id}, {"unit", unit}, {"roles", roles}});
-    REQUIRE(member);
-    auto hash = tawasul::crypto::hash_password("correct horse battery",
-                                               tawasul::crypto::PasswordCost::minimal());
-    REQUIRE(hash);
-    REQUIRE(in_write<json>(*store, [&](storage::WriteTxn& txn) -> node::Result<json> {
-      if (auto r = store->staff().add(txn, *member, *hash, kStart); !r)
-        return std::unexpected(r.error());
-      return json{};
-    }));
-    auto login = client().Post("/api/v1/auth/login",
-                               json{{"id", staff_id}, {"password", "correct horse battery"}}.dump(),
-                               "application/json");
-    REQUIRE(login);
-    REQUIRE(login->status == 200);
-    tokens[staff_id] = json::parse(login->body)["token"];
-  }
-  httplib::Headers as(const std::string& staff_id) {
-    return {{"Authorization", "Bearer " + tokens.at(staff_id)}};
-  }
-  // A case filed over HTTP, as the portal does; returns the receipt.
-  json file_case() {
-    auto r = client().Post("/api/v1/cases", sample_request_json().dump(), "application/json");
-    REQUIRE(r);
-    REQUIRE(r->status == 201);
-    return json::parse(r->body);
-  }
-  void assign(const std::string& tracking, const std::string& unit) {
-    REQUIRE(in_write<json>(*store, [&](storage::WriteTxn& txn) {
-      return store->act_on_case(txn, tracking, CaseAction::kAssign, "system", {{"unit", unit}},
-                                clock.now_ms());
-    }));
-  }
-  httplib::Result upload(const std::string& tracking, const std::string& name,
-                         const std::string& bytes, const std::string& content_type,
-                         const httplib::Headers& headers) {
-    return client().Post(("/api/v1/cases/" + tracking +
-                          "/attachments?name=" + httplib::detail::encode_query_param(name))
-                             .c_str(),
-                         headers, bytes, content_type.c_str());
-  }
-  httplib::Result download(const std::string& tracking, const std::string& file_id,
-                           const httplib::Headers& headers) {
-    return client().Get(("/api/v1/cases/" + tracking + "/attachments/" + file_id).c_str(), headers);
-  }
-  std::uint64_t head() { return store->head(id.code).value(); }
-  std::vector<json> audit() {
-    writer->execute([](storage::WriteTxn&) -> node::Result<json> { return json{}; });  // flush
-    return store->staff().audit_log(10000).value();
-  }
-};
-
-httplib::Headers code_of(const json& receipt) {
-  return {{"X-Access-Code", receipt["access_code"].get<std::string>()}};
-}
-
 void require_error(const httplib::Result& r, int status, const std::string& code) {
   REQUIRE(r);
   INFO("status " << r->status << ", body: " << r->body);
@@ -807,13 +707,8 @@ TEST_CASE("a closed case takes no file; the eleventh and a duplicate are 409",
   const json second = site.file_case();
   const std::string t2 = second["tracking_number"];
   site.assign(t2, "KSU.SA");
-  for (CaseAction a : {CaseAction::kStart, CaseAction::kAnswer}) {
-    const json fields =
-        a == CaseAction::kStart ? json{{"assignee", "emp"}} : json{{"answer", "تم"}};
-    REQUIRE(in_write<json>(*site.store, [&](storage::WriteTxn& txn) {
-      return site.store->act_on_case(txn, t2, a, "emp", fields, site.clock.now_ms());
-    }));
-  }
+  site.act(t2, CaseAction::kStart, {{"assignee", "emp"}}, "emp");
+  site.act(t2, CaseAction::kAnswer, {{"answer", "تم"}}, "emp");
   auto accepted = site.client().Post(("/api/v1/cases/" + t2 + "/accept").c_str(), code_of(second),
                                      "", "application/json");
   REQUIRE(accepted);
