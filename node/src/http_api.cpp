@@ -17,6 +17,8 @@ using nlohmann::json;
 
 namespace {
 
+constexpr std::uint64_t kOrgTreeBodyMax = 2 * 1024 * 1024;
+
 // Request bodies are bounded per route, before they are read. cpp-httplib
 // (0.11) has one global limit, checked only against Content-Length; it
 // reads chunked bodies, and bodies without a length (until the peer closes),
@@ -70,6 +72,15 @@ std::optional<Error> body_refusal(const httplib::Request& req, bool before_body)
   const std::uint64_t n = std::stoull(length);
   if (is_upload(req)) {
     if (before_body && n > kAttachmentMax) return body_too_large(req);
+    return std::nullopt;
+  }
+  // A large organisation's tree (thousands of units) is replaced whole.
+  if (req.method == "PUT" && req.path == "/api/v1/org") {
+    if (n > kOrgTreeBodyMax) {
+      return Error{
+          413, "body_too_large",
+          "the organisation tree is over " + std::to_string(kOrgTreeBodyMax / 1024) + " KiB", ""};
+    }
     return std::nullopt;
   }
   if (n > kRequestBodyMax) return body_too_large(req);

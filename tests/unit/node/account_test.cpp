@@ -361,3 +361,33 @@ TEST_CASE("a node administrator changes roles, units and passwords and disables 
   auto last = site.get("/api/v1/audit?limit=1", site.as("admin"));
   REQUIRE(last.body["entries"].size() == 1);
 }
+
+TEST_CASE("a large organisation's tree is replaced over HTTP; beyond 2 MiB it is refused unread",
+          "[access][http][org]") {
+  Site site;
+  site.add_staff("admin", "KSU", {"node_admin"});
+  auto tree_of = [](int units) {
+    json list = json::array({json{
+        {"id", "KSU"}, {"name", {{"ar", "جامعة الملك سعود"}, {"en", "King Saud University"}}}}});
+    for (int i = 0; i < units; ++i) {
+      const std::string n = std::to_string(i);
+      list.push_back(json{{"id", "KSU.D" + n},
+                          {"parent", "KSU"},
+                          {"name", {{"ar", "إدارة رقم " + n}, {"en", "Department number " + n}}}});
+    }
+    return json{{"version", 1}, {"units", list}};
+  };
+  const json big = tree_of(1500);  // about 160 KiB, past the 64 KiB of other routes
+  REQUIRE(big.dump().size() > 64 * 1024);
+  auto replaced = site.request("PUT", "/api/v1/org", big, site.as("admin"));
+  INFO(replaced.body.dump().substr(0, 300));
+  REQUIRE(replaced.status == 200);
+  CHECK(site.store->org_tree()->size() == 1501);
+  const json huge = tree_of(25000);
+  REQUIRE(huge.dump().size() > 2 * 1024 * 1024);
+  auto refused = site.request("PUT", "/api/v1/org", huge, site.as("admin"));
+  CHECK(refused.status == 413);
+  CHECK(site.store->org_tree()->size() == 1501);  // unchanged
+  // Other routes keep their 64 KiB.
+  CHECK(site.request("POST", "/api/v1/staff", big, site.as("admin")).status == 413);
+}
