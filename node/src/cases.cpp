@@ -545,6 +545,18 @@ std::vector<TextField> required_fields(CaseAction action) {
   return {};
 }
 
+}  // namespace
+
+bool is_action_field(CaseAction action, std::string_view field) {
+  if (field == "assignee" && action == CaseAction::kAssign) return true;
+  for (const auto& f : required_fields(action)) {
+    if (f.name == field) return true;
+  }
+  return false;
+}
+
+namespace {
+
 // Applies a workflow event to a filed case: checks that the origin owns the
 // case, that the state machine allows the action (workflow.hpp) and that the
 // payload carries what the action needs; returns the new state.
@@ -608,9 +620,27 @@ Result<json> fold_workflow_event(const json& state, const crypto::Event& event, 
       break;
     case CaseAction::kRequestInfo:
       s["question"] = payload["question"];
+      // The SLA clock stops while the beneficiary is asked (node/SLA.md):
+      // the working time left is carried by the event.
+      if (payload.contains("sla_remaining_ms")) {
+        if (!payload["sla_remaining_ms"].is_number_integer() ||
+            payload["sla_remaining_ms"].get<std::int64_t>() < 0) {
+          return malformed("has an invalid sla_remaining_ms");
+        }
+        s["sla_paused"] = json{{"since_ms", event.time_ms},
+                               {"remaining_ms", payload["sla_remaining_ms"]},
+                               {"reason", "waiting_for_beneficiary"}};
+      }
       break;
     case CaseAction::kProvideInfo:
       s.erase("question");
+      // ...and runs again with the new due time the node computed.
+      if (payload.contains("due_at_ms")) {
+        if (!payload["due_at_ms"].is_number_integer()) return malformed("has an invalid due_at_ms");
+        s["due_at_ms"] = payload["due_at_ms"];
+        entry["due_at_ms"] = payload["due_at_ms"];
+      }
+      s.erase("sla_paused");
       break;
     case CaseAction::kAnswer:
       s["outcome"] = "answered";
@@ -747,6 +777,18 @@ json public_case_view(const json& state) {
   for (const char* field :
        {"question", "answer", "outcome", "contact_preference", "confidential"}) {
     if (state.contains(field)) view[field] = state[field];
+  }
+  // A paused SLA clock, and why, is the beneficiary's to see.
+  if (state.contains("sla_paused")) {
+    const std::int64_t since = state["sla_paused"]["since_ms"].get<std::int64_t>();
+    view["sla_paused"] = json{
+        {"since", iso8601_utc(since)},
+        {"since_hijri", hijri_json(since)},
+        {"reason", state["sla_paused"]["reason"]},
+        {"reason_label",
+         {{"ar", "متوقف مؤقتًا بانتظار ردك على السؤال المطروح، ويستأنف عند وصول ردك"},
+          {"en",
+           "paused while we wait for your reply to our question; it resumes when you reply"}}}};
   }
   json attachments = json::array();
   if (state.contains("attachments")) {

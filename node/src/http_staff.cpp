@@ -378,7 +378,9 @@ void HttpApi::staff_routes() {
         if (!v.is_string() || v.get<std::string>() != wanted) return true;
       }
       const bool open = state["status"] != "answered" && state["status"] != "closed";
-      const bool is_overdue = open && state["due_at_ms"].get<std::int64_t>() < now;
+      // A case waiting for the beneficiary has its clock stopped: not overdue.
+      const bool is_overdue =
+          open && !state.contains("sla_paused") && state["due_at_ms"].get<std::int64_t>() < now;
       if (overdue == "true" && !is_overdue) return true;
       if (overdue == "false" && is_overdue) return true;
       if (!query.empty() && !matches_query(state["subject"].get<std::string>() + " " +

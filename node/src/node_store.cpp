@@ -1,5 +1,7 @@
 #include "node/node_store.hpp"
 
+#include <algorithm>
+
 #include "crypto/envelope.hpp"
 #include "federation/chain.hpp"
 #include "federation/wire.hpp"
@@ -337,9 +339,27 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
   if (!next_status(*status, action)) return std::unexpected(refusal(*status, action));
   if (!fields.is_object())
     return std::unexpected(Error::bad_request("wrong_type", "fields must be an object"));
+  for (auto it = fields.begin(); it != fields.end(); ++it) {
+    if (!is_action_field(action, it.key())) {
+      return std::unexpected(Error::bad_request(
+          "unknown_field", it.key() + " is not a field of " + std::string(action_name(action)),
+          it.key()));
+    }
+  }
   json payload = fields;
   payload["tracking_number"] = tracking_number;
   payload["by"] = by;
+  // The SLA clock (node/SLA.md): asking the beneficiary pauses it with the
+  // working time left; their reply resumes it with a new due time. Both are
+  // computed here, with this node's calendar, and carried by the event.
+  const auto cal = calendar();
+  if (action == CaseAction::kRequestInfo) {
+    payload["sla_remaining_ms"] = std::max<std::int64_t>(
+        0, cal->working_ms_between(now_ms, state["due_at_ms"].get<std::int64_t>()));
+  } else if (action == CaseAction::kProvideInfo && state.contains("sla_paused")) {
+    payload["due_at_ms"] =
+        cal->add_working_ms(now_ms, state["sla_paused"]["remaining_ms"].get<std::int64_t>());
+  }
   auto appended = append_local(txn, event_kind(action), payload, now_ms);
   if (!appended) return std::unexpected(appended.error());
   auto updated = txn.find(cases_, tracking_number);

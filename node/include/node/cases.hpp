@@ -13,6 +13,7 @@
 #include "crypto/crypto.hpp"
 #include "crypto/envelope.hpp"
 #include "node/error.hpp"
+#include "node/workflow.hpp"
 
 namespace tawasul::node {
 
@@ -84,6 +85,10 @@ inline constexpr const char* kCaseFiled = "case.filed";
 // A beneficiary who proved the access code links the case to their account:
 // {tracking_number, by: "beneficiary", account_index}.
 inline constexpr const char* kCaseLinked = "case.linked";
+
+// True when `field` is one a staff or beneficiary action may carry (the
+// texts it needs, and an assignee for assign); anything else is refused.
+bool is_action_field(CaseAction action, std::string_view field);
 
 // Folds `event` into `state` (null for a case not seen yet) and returns the new
 // state. Refuses events that do not fit the case (e.g. filing it twice).

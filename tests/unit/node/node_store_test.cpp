@@ -735,6 +735,61 @@ TEST_CASE("a case is due at the close of the fifth working day after filing, in 
   CHECK((*first_again)["due_at"] == "2026-01-08T12:00:00Z");
 }
 
+TEST_CASE("asking the beneficiary stops the SLA clock; their reply restarts it with what was left",
+          "[store][time][calendar]") {
+  NodeSite site;
+  // Filed Thursday 1 January 2026, 12:00 Riyadh: due Thursday 8 January, 15:00.
+  json receipt = file_ok(*site.store, sample_request(), utc_ms(2026, 1, 1, 9, 0, 0));
+  const std::string tn = receipt["tracking_number"];
+  auto act = [&](node::CaseAction a, const json& fields, std::int64_t at,
+                 const std::string& by = "emp") {
+    return in_write<json>(*site.store, [&](storage::WriteTxn& txn) {
+      return site.store->act_on_case(txn, tn, a, by, fields, at);
+    });
+  };
+  REQUIRE(act(node::CaseAction::kAssign, json{{"unit", "KSU.SA"}}, utc_ms(2026, 1, 1, 9)));
+  REQUIRE(act(node::CaseAction::kStart, json{{"assignee", "emp"}}, utc_ms(2026, 1, 1, 9)));
+
+  // A field no action carries is refused and writes nothing.
+  const auto head = site.store->head("KSU").value();
+  auto smuggled = act(node::CaseAction::kRequestInfo, json{{"question", "؟"}, {"due_at_ms", 1}},
+                      utc_ms(2026, 1, 4, 7));
+  REQUIRE_FALSE(smuggled);
+  CHECK(smuggled.error().code == "unknown_field");
+  CHECK(smuggled.error().field == "due_at_ms");
+  CHECK(site.store->head("KSU").value() == head);
+
+  // Sunday 4 January, 10:00: 33 working hours are left (5 + 7 + 7 + 7 + 7).
+  auto asked = act(node::CaseAction::kRequestInfo, json{{"question", "ما رقمك الجامعي؟"}},
+                   utc_ms(2026, 1, 4, 7));
+  REQUIRE(asked);
+  REQUIRE((*asked).contains("sla_paused"));
+  CHECK((*asked)["sla_paused"]["since"] == "2026-01-04T07:00:00Z");
+  CHECK((*asked)["sla_paused"]["reason_label"]["ar"].get<std::string>().find("بانتظار ردك") !=
+        std::string::npos);
+  auto staff = site.store->staff_case_view(tn);
+  CHECK((*staff)["sla_paused"]["remaining_ms"] == 33LL * 3600 * 1000);
+
+  // The reply comes a week later, Sunday 11 January 09:00: the 33 hours run
+  // from then — 6 on Sunday, 7 on Monday to Wednesday, 6 on Thursday.
+  auto replied = in_write<json>(*site.store, [&](storage::WriteTxn& txn) {
+    return site.store->act_on_case(txn, tn, node::CaseAction::kProvideInfo, "beneficiary",
+                                   json{{"reply", "441234567"}}, utc_ms(2026, 1, 11, 6));
+  });
+  REQUIRE(replied);
+  CHECK_FALSE((*replied).contains("sla_paused"));
+  CHECK((*replied)["due_at"] == "2026-01-15T11:00:00Z");
+
+  // The hub folds the same due time from the events alone.
+  HubSite hub;
+  REQUIRE(hub.store->enroll(enrolled_of(site.id), false, kMarch15));
+  auto stored = in_write<std::uint64_t>(*hub.store, [&](storage::WriteTxn& txn) {
+    return hub.store->store_remote(txn, "KSU", site.events());
+  });
+  REQUIRE(stored);
+  CHECK((*hub.store->staff_case_view(tn))["due_at"] == "2026-01-15T11:00:00Z");
+}
+
 // --------------------------------------------------------------------------
 // The writer
 // --------------------------------------------------------------------------
