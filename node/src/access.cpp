@@ -6,7 +6,8 @@ bool role_allows(StaffRole role, CaseAction action) {
   using A = CaseAction;
   switch (role) {
     case StaffRole::kUnitHead:
-      if (action == A::kAssign) return true;
+      // An objection is reviewed above the employee who answered.
+      if (action == A::kAssign || action == A::kDecideObjection) return true;
       [[fallthrough]];
     case StaffRole::kEmployee:
       return action == A::kStart || action == A::kRequestInfo || action == A::kAnswer ||
@@ -14,7 +15,7 @@ bool role_allows(StaffRole role, CaseAction action) {
              action == A::kReply;
     case StaffRole::kCoordinator:
       return action == A::kAssign || action == A::kTransfer || action == A::kReject ||
-             action == A::kAddNote || action == A::kReply;
+             action == A::kAddNote || action == A::kReply || action == A::kDecideObjection;
     case StaffRole::kAuditor:
     case StaffRole::kCallCentreAgent:
     case StaffRole::kNodeAdmin:

@@ -63,6 +63,12 @@ json event_label(std::string_view event) {
   if (event == "reply")
     return label("رسالة من فريق رعاية المستفيدين", "A message from the beneficiary care team");
   if (event == "attachment_added") return label("تمت إضافة مرفق", "An attachment was added");
+  if (event == "object") {
+    return label("تم استلام اعتراضك وسيراجعه مستوى أعلى",
+                 "Your objection was received and will be reviewed at a higher level");
+  }
+  if (event == "decide_objection")
+    return label("تم البت في اعتراضك", "A decision was made on your objection");
   return label("تحديث على طلبك", "An update on your case");
 }
 
@@ -256,6 +262,10 @@ json status_label(std::string_view status) {
   if (status == "in_progress") return label("قيد المعالجة", "In progress");
   if (status == "waiting_for_beneficiary") return label("بانتظار ردك", "Waiting for your reply");
   if (status == "answered") return label("تم الرد", "Answered");
+  if (status == "objection_review") {
+    return label("اعتراضك قيد المراجعة لدى مستوى أعلى",
+                 "Your objection is being reviewed at a higher level");
+  }
   if (status == "closed") return label("مغلق", "Closed");
   return label("غير معروف", "Unknown");
 }
@@ -541,11 +551,19 @@ std::vector<TextField> required_fields(CaseAction action) {
     case CaseAction::kAddNote:
     case CaseAction::kReply:
       return {{"text", 5000}};
+    case CaseAction::kObject:
+      return {{"reason", 2000}};
+    case CaseAction::kDecideObjection:
+      return {{"outcome", 32}, {"answer", 5000}};
   }
   return {};
 }
 
 }  // namespace
+
+bool is_objection_outcome(std::string_view outcome) {
+  return outcome == "upheld" || outcome == "partly_upheld" || outcome == "rejected";
+}
 
 bool is_action_field(CaseAction action, std::string_view field) {
   if (field == "assignee" && action == CaseAction::kAssign) return true;
@@ -643,13 +661,58 @@ Result<json> fold_workflow_event(const json& state, const crypto::Event& event, 
       s.erase("sla_paused");
       break;
     case CaseAction::kAnswer:
-      s["outcome"] = "answered";
-      s["answer"] = payload["answer"];
-      break;
     case CaseAction::kReject:
-      s["outcome"] = "rejected";
-      s["answer"] = payload["reason"];
+    case CaseAction::kDecideObjection: {
+      // An answer, a rejection or an objection's decision: the beneficiary
+      // may object to it until the deadline the owning node computed.
+      if (action == CaseAction::kDecideObjection) {
+        const std::string outcome = payload["outcome"];
+        if (!is_objection_outcome(outcome)) return malformed("has an unknown outcome");
+        if (!s.contains("objections") || s["objections"].empty())
+          return malformed("decides no objection");
+        json& last = s["objections"].back();
+        last["status"] = "decided";
+        last["outcome"] = outcome;
+        last["decided_by"] = payload["by"];
+        last["decided_at_ms"] = event.time_ms;
+        s["outcome"] = "objection_" + outcome;
+        s["answer"] = payload["answer"];
+        entry["outcome"] = outcome;
+      } else {
+        s["outcome"] = action == CaseAction::kAnswer ? "answered" : "rejected";
+        s["answer"] = action == CaseAction::kAnswer ? payload["answer"] : payload["reason"];
+      }
+      s["answered_by"] = payload["by"];
+      if (payload.contains("objection_deadline_ms")) {
+        if (!payload["objection_deadline_ms"].is_number_integer())
+          return malformed("has an invalid objection_deadline_ms");
+        s["objection_deadline_ms"] = payload["objection_deadline_ms"];
+      }
       break;
+    }
+    case CaseAction::kObject: {
+      // One record per objection, linked to the case; the case reopens one
+      // level higher with the level's own deadline.
+      for (const char* key : {"objection", "level", "due_at_ms"}) {
+        if (!payload.contains(key) || !payload[key].is_number_integer())
+          return malformed(std::string("lacks ") + key);
+      }
+      if (!s.contains("objections")) s["objections"] = json::array();
+      if (payload["objection"].get<std::size_t>() != s["objections"].size() + 1)
+        return malformed("numbers its objection out of turn");
+      s["objections"].push_back(json{{"number", payload["objection"]},
+                                     {"reason", payload["reason"]},
+                                     {"at_ms", event.time_ms},
+                                     {"level", payload["level"]},
+                                     {"answer", s.value("answer", json())},
+                                     {"answer_by", s.value("answered_by", json())},
+                                     {"status", "open"}});
+      s["level"] = payload["level"];
+      s["due_at_ms"] = payload["due_at_ms"];
+      s.erase("objection_deadline_ms");
+      entry["objection"] = payload["objection"];
+      break;
+    }
     default:
       break;
   }
@@ -749,7 +812,8 @@ json public_case_view(const json& state) {
                {"at_hijri", hijri_json(h["at_ms"].get<std::int64_t>())},
                {"status", h["status"]},
                {"status_label", status_label(h["status"].get<std::string>())}};
-    for (const char* field : {"question", "reply", "answer", "reason", "text", "attachment"}) {
+    for (const char* field :
+         {"question", "reply", "answer", "reason", "text", "attachment", "outcome", "objection"}) {
       if (h.contains(field)) entry[field] = h[field];
     }
     // Who added a file: the beneficiary or "staff", never which member.
@@ -777,6 +841,24 @@ json public_case_view(const json& state) {
   for (const char* field :
        {"question", "answer", "outcome", "contact_preference", "confidential"}) {
     if (state.contains(field)) view[field] = state[field];
+  }
+  // Until when the beneficiary may object, and their objections so far.
+  if (state.contains("objection_deadline_ms") && status == "answered") {
+    const std::int64_t until = state["objection_deadline_ms"].get<std::int64_t>();
+    view["objection_deadline"] = iso8601_utc(until);
+    view["objection_deadline_hijri"] = hijri_json(until);
+  }
+  if (state.contains("objections")) {
+    json list = json::array();
+    for (const auto& o : state["objections"]) {
+      json item{{"number", o["number"]},
+                {"reason", o["reason"]},
+                {"at", iso8601_utc(o["at_ms"].get<std::int64_t>())},
+                {"status", o["status"]}};
+      if (o.contains("outcome")) item["outcome"] = o["outcome"];
+      list.push_back(item);
+    }
+    view["objections"] = list;
   }
   // A paused SLA clock, and why, is the beneficiary's to see.
   if (state.contains("sla_paused")) {

@@ -430,11 +430,12 @@ void HttpApi::staff_routes() {
     if (!me) return send_error(res, unauthorized());
     const std::string tracking = to_upper_ascii(req.matches[1]);
     auto action = parse_action(std::string(req.matches[2]));
-    if (!action || *action == CaseAction::kProvideInfo || *action == CaseAction::kClose) {
+    if (!action || *action == CaseAction::kProvideInfo || *action == CaseAction::kClose ||
+        *action == CaseAction::kObject) {
       return send_error(res,
                         Error::bad_request("unknown_action",
                                            "staff actions are assign, start, request_info, answer, "
-                                           "reject, transfer, add_note, reply",
+                                           "reject, transfer, add_note, reply, decide_objection",
                                            "action"));
     }
     auto fields = object_body(req);
@@ -473,7 +474,8 @@ void HttpApi::staff_routes() {
     send_json(res, 200, *done);
   });
 
-  // The beneficiary answers the question asked, or accepts the answer.
+  // The beneficiary answers the question asked, accepts the answer, or
+  // objects to it.
   auto beneficiary_action = [this](CaseAction action, const char* field) {
     return [this, action, field](const httplib::Request& req, httplib::Response& res) {
       const std::string tracking = to_upper_ascii(req.matches[1]);
@@ -483,16 +485,18 @@ void HttpApi::staff_routes() {
       auto body = object_body(req);
       if (!body) return send_error(res, body.error());
       json fields = json::object();
-      if (action == CaseAction::kProvideInfo) {
+      if (action != CaseAction::kClose) {
         if (!body->contains(field) || !(*body)[field].is_string()) {
           return send_error(
               res, Error::bad_request("missing_field", std::string(field) + " is required", field));
         }
         const std::string text = (*body)[field];
-        if (invalid_utf8_offset(text) || utf8_length(text) < 1 || utf8_length(text) > 5000) {
-          return send_error(
-              res, Error::bad_request("invalid_length",
-                                      std::string(field) + " must be 1 to 5000 characters", field));
+        const std::size_t max = action == CaseAction::kObject ? 2000 : 5000;
+        if (invalid_utf8_offset(text) || utf8_length(text) < 1 || utf8_length(text) > max) {
+          return send_error(res, Error::bad_request("invalid_length",
+                                                    std::string(field) + " must be 1 to " +
+                                                        std::to_string(max) + " characters",
+                                                    field));
         }
         fields[field] = text;
       } else {
@@ -508,6 +512,8 @@ void HttpApi::staff_routes() {
   };
   s.Post(R"(/api/v1/cases/([^/]+)/reply)", beneficiary_action(CaseAction::kProvideInfo, "reply"));
   s.Post(R"(/api/v1/cases/([^/]+)/accept)", beneficiary_action(CaseAction::kClose, "reason"));
+  // The beneficiary objects to the answer, within its window (node/SLA.md).
+  s.Post(R"(/api/v1/cases/([^/]+)/object)", beneficiary_action(CaseAction::kObject, "reason"));
 }
 
 }  // namespace tawasul::node

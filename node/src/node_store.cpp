@@ -232,6 +232,8 @@ Result<json> NodeStore::file_case(storage::WriteTxn& txn, const FilingRequest& r
       json{{"policy", "default"},
            {"answer_working_days", kAnswerWorkingDays},
            {"first_response_working_days", kFirstResponseWorkingDays},
+           {"level_working_days", kLevelWorkingDays},
+           {"objection_working_days", kObjectionWorkingDays},
            {"first_response_due_ms", cal->add_working_days(now_ms, kFirstResponseWorkingDays)}};
   auto appended = append_local(txn, kCaseFiled, payload, now_ms);
   if (!appended) return std::unexpected(appended.error());
@@ -359,6 +361,45 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
   } else if (action == CaseAction::kProvideInfo && state.contains("sla_paused")) {
     payload["due_at_ms"] =
         cal->add_working_ms(now_ms, state["sla_paused"]["remaining_ms"].get<std::int64_t>());
+  } else if (action == CaseAction::kObject) {
+    // Within the window the answer opened, one level higher than the level
+    // that answered, with that level's own deadline.
+    if (!state.contains("objection_deadline_ms") ||
+        now_ms > state["objection_deadline_ms"].get<std::int64_t>()) {
+      return std::unexpected(
+          Error::conflict("objection_window_closed",
+                          "the time to object to this answer has passed (" +
+                              (state.contains("objection_deadline_ms")
+                                   ? iso8601_utc(state["objection_deadline_ms"].get<std::int64_t>())
+                                   : std::string("no window")) +
+                              ")"));
+    }
+    const std::size_t previous = state.contains("objections") ? state["objections"].size() : 0;
+    payload["objection"] = previous + 1;
+    payload["level"] = state.value("level", 0) + 1;
+    const int window = state.contains("sla")
+                           ? state["sla"].value("level_working_days", kLevelWorkingDays)
+                           : kLevelWorkingDays;
+    payload["due_at_ms"] = cal->add_working_days(now_ms, window);
+  } else if (action == CaseAction::kDecideObjection) {
+    if (!fields.contains("outcome") || !fields["outcome"].is_string() ||
+        !is_objection_outcome(fields["outcome"].get<std::string>())) {
+      return std::unexpected(Error::bad_request(
+          "invalid_outcome", "outcome is upheld, partly_upheld or rejected", "outcome"));
+    }
+    if (state.value("answered_by", "") == by) {
+      return std::unexpected(Error{403, "same_reviewer",
+                                   "an objection is reviewed by someone other than the author "
+                                   "of the answer objected to",
+                                   ""});
+    }
+  }
+  if (action == CaseAction::kAnswer || action == CaseAction::kReject ||
+      action == CaseAction::kDecideObjection) {
+    const int window = state.contains("sla")
+                           ? state["sla"].value("objection_working_days", kObjectionWorkingDays)
+                           : kObjectionWorkingDays;
+    payload["objection_deadline_ms"] = cal->add_working_days(now_ms, window);
   }
   auto appended = append_local(txn, event_kind(action), payload, now_ms);
   if (!appended) return std::unexpected(appended.error());

@@ -31,7 +31,7 @@ struct Message {
   std::string_view en;
 };
 
-constexpr std::array<Message, 7> kMessages = {{
+constexpr std::array<Message, 9> kMessages = {{
     {"case.filed", "received", nullptr,
      "تم استلام طلبك رقم {tn} وسيتم الرد عليه خلال خمسة أيام عمل. يرجى الاحتفاظ برقم الطلب "
      "ورمز الدخول لمتابعته.",
@@ -52,6 +52,13 @@ constexpr std::array<Message, 7> kMessages = {{
      "Your case {tn} has been transferred to another unit, for this reason: {text}"},
     {"case.closed", "closed", nullptr, "تم إغلاق طلبك رقم {tn}. شكرًا لتواصلك معنا.",
      "Your case {tn} has been closed. Thank you for contacting us."},
+    {"case.objected", "objection_received", nullptr,
+     "تم استلام اعتراضك على الرد على طلبك رقم {tn}، وسيراجعه مستوى إداري أعلى.",
+     "Your objection to the answer on case {tn} has been received and will be reviewed at a "
+     "higher level."},
+    {"case.objection_decided", "objection_decided", "answer",
+     "تم البت في اعتراضك على طلبك رقم {tn}، ونص القرار: {text}",
+     "A decision has been made on your objection on case {tn}: {text}"},
 }};
 
 const Message* message_for(std::string_view event_kind) {

@@ -14,6 +14,8 @@ std::string_view status_name(CaseStatus status) {
       return "waiting_for_beneficiary";
     case CaseStatus::kAnswered:
       return "answered";
+    case CaseStatus::kObjectionReview:
+      return "objection_review";
     case CaseStatus::kClosed:
       return "closed";
   }
@@ -42,6 +44,10 @@ std::string_view action_name(CaseAction action) {
       return "add_note";
     case CaseAction::kReply:
       return "reply";
+    case CaseAction::kObject:
+      return "object";
+    case CaseAction::kDecideObjection:
+      return "decide_objection";
   }
   return "?";
 }
@@ -68,6 +74,10 @@ std::string_view event_kind(CaseAction action) {
       return "case.note_added";
     case CaseAction::kReply:
       return "case.replied";
+    case CaseAction::kObject:
+      return "case.objected";
+    case CaseAction::kDecideObjection:
+      return "case.objection_decided";
   }
   return "?";
 }
@@ -127,6 +137,12 @@ std::optional<CaseStatus> next_status(CaseStatus status, CaseAction action) {
       return std::nullopt;
     case A::kClose:
       if (status == S::kAnswered) return S::kClosed;
+      return std::nullopt;
+    case A::kObject:
+      if (status == S::kAnswered) return S::kObjectionReview;
+      return std::nullopt;
+    case A::kDecideObjection:
+      if (status == S::kObjectionReview) return S::kAnswered;
       return std::nullopt;
   }
   return std::nullopt;

@@ -8,9 +8,9 @@
 //   role               reads cases   acts on cases
 //   employee           yes           start, request_info, answer, reject, transfer,
 //                                    add_note, reply; attaches files
-//   unit_head          yes           the employee's, and assign
-//   coordinator        yes           assign, transfer, reject, add_note, reply;
-//                                    attaches files
+//   unit_head          yes           the employee's, assign, decide_objection
+//   coordinator        yes           assign, transfer, reject, add_note, reply,
+//                                    decide_objection; attaches files
 //   auditor            yes           none (reads, and downloads files)
 //   call_centre_agent  no            none (files cases for callers: channel call_centre)
 //   node_admin         no            none
@@ -25,8 +25,10 @@
 // (X-Access-Code or ?access_code=) or by the session of the beneficiary
 // account the case belongs to (filed while signed in, or claimed with the
 // code): read it, answer a question (provide_info: POST …/reply), accept an
-// answer (close: POST …/accept), add files while it is not closed, download
-// its files. A wrong code or another account is the look-up's 404, never
+// answer (close: POST …/accept), object to it within its window (object:
+// POST …/object), add files while it is not closed, download its files. An
+// objection is decided by someone other than the author of the answer
+// objected to (403 same_reviewer, checked with the case's state). A wrong code or another account is the look-up's 404, never
 // 403, so that nobody learns which cases exist; an upload with no credential
 // at all is 401. A beneficiary account lists "my cases" and claims a case
 // with its code. A session of the other kind counts as none: staff calling

@@ -89,6 +89,13 @@ inline constexpr const char* kCaseLinked = "case.linked";
 // True when `field` is one a staff or beneficiary action may carry (the
 // texts it needs, and an assignee for assign); anything else is refused.
 bool is_action_field(CaseAction action, std::string_view field);
+// upheld, partly_upheld, rejected: what a review of an objection decides.
+bool is_objection_outcome(std::string_view outcome);
+
+// Working days a beneficiary has to object to an answer, and the window of
+// each level that reviews a case after an objection (node/SLA.md).
+inline constexpr int kObjectionWorkingDays = 10;
+inline constexpr int kLevelWorkingDays = 3;
 
 // Folds `event` into `state` (null for a case not seen yet) and returns the new
 // state. Refuses events that do not fit the case (e.g. filing it twice).

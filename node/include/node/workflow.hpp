@@ -11,12 +11,19 @@
 //       └──────────────────────┴─────────────────────────┤   │ answer
 //                                                        ▼   ▼
 //                                                       answered ──close──▶ closed
+//                                                        │   ▲
+//                       object (the beneficiary, within  │   │ decide_objection (upheld,
+//                       the objection window)            ▼   │ partly_upheld, rejected)
+//                                                  objection_review
 //
 //   transfer from in_progress returns the case to `assigned` in the new unit.
 //   add_note (internal: the beneficiary never sees it) and reply (public) are
 //   allowed in every state but closed and leave the state as it is.
 //   reject is an answer whose outcome is "rejected": the case moves to
-//   `answered`, and (issue 4) the beneficiary may object to it like any answer.
+//   `answered`, and the beneficiary may object to it like any answer.
+//   An objection (node/SLA.md) reopens the case one level higher, to be
+//   reviewed by someone other than the author of the answer; the decision is
+//   an answer again, with a new objection window.
 //
 // Each action is one event kind (`case.assigned`, …); the fold refuses an
 // event the current state does not allow, so replicated histories obey the
@@ -38,6 +45,7 @@ enum class CaseStatus {
   kInProgress,
   kWaitingForBeneficiary,
   kAnswered,
+  kObjectionReview,
   kClosed
 };
 
@@ -52,16 +60,20 @@ enum class CaseAction {
   kClose,
   kAddNote,
   kReply,
+  kObject,
+  kDecideObjection,
 };
 
 inline constexpr CaseStatus kAllStatuses[] = {
     CaseStatus::kSubmitted,  CaseStatus::kAssigned,
     CaseStatus::kInProgress, CaseStatus::kWaitingForBeneficiary,
-    CaseStatus::kAnswered,   CaseStatus::kClosed};
+    CaseStatus::kAnswered,   CaseStatus::kObjectionReview,
+    CaseStatus::kClosed};
 inline constexpr CaseAction kAllActions[] = {
-    CaseAction::kAssign,  CaseAction::kStart,  CaseAction::kRequestInfo, CaseAction::kProvideInfo,
-    CaseAction::kAnswer,  CaseAction::kReject, CaseAction::kTransfer,    CaseAction::kClose,
-    CaseAction::kAddNote, CaseAction::kReply};
+    CaseAction::kAssign,      CaseAction::kStart,  CaseAction::kRequestInfo,
+    CaseAction::kProvideInfo, CaseAction::kAnswer, CaseAction::kReject,
+    CaseAction::kTransfer,    CaseAction::kClose,  CaseAction::kAddNote,
+    CaseAction::kReply,       CaseAction::kObject, CaseAction::kDecideObjection};
 
 std::string_view status_name(CaseStatus status);  // "in_progress"
 std::string_view action_name(CaseAction action);  // "request_info"

@@ -47,6 +47,10 @@ inline nlohmann::json fields_for(CaseAction action) {
     case CaseAction::kAddNote:
     case CaseAction::kReply:
       return {{"text", "نص"}};
+    case CaseAction::kObject:
+      return {{"reason", "الرد لم يحل المشكلة"}};
+    case CaseAction::kDecideObjection:
+      return {{"outcome", "partly_upheld"}, {"answer", "قبل الاعتراض جزئيًا"}};
   }
   return nlohmann::json::object();
 }

@@ -75,7 +75,7 @@ int refusal(const std::string& actor, const std::string& action) {
   }
   // The beneficiary's own actions take no staff session: without the code
   // or the owning account it is the look-up's 404, for staff too.
-  if (action == "beneficiary_reply" || action == "accept") return 404;
+  if (action == "beneficiary_reply" || action == "accept" || action == "object") return 404;
   // "My cases" take a beneficiary account's session; claiming with another
   // case's code is the look-up's 404.
   if (action == "my_cases" || action == "claim") return account ? 404 : 401;
@@ -133,6 +133,8 @@ TEST_CASE("permission matrix: every actor against every action on a case and on 
       {"reply", {"emp", "head", "coord"}},
       {"beneficiary_reply", {"owner", "account_owner"}},
       {"accept", {"owner", "account_owner"}},
+      {"object", {"owner", "account_owner"}},
+      {"decide_objection", {"head", "coord"}},
       {"upload_attachment", {"owner", "account_owner", "emp", "head", "coord"}},
       {"download_attachment", {"owner", "account_owner", "emp", "head", "coord", "auditor"}},
       {"queue", all_staff},
@@ -168,6 +170,9 @@ TEST_CASE("permission matrix: every actor against every action on a case and on 
       {"beneficiary_reply",
        std::vector{CaseAction::kAssign, CaseAction::kStart, CaseAction::kRequestInfo}},
       {"accept", std::vector{CaseAction::kAssign, CaseAction::kStart, CaseAction::kAnswer}},
+      {"object", std::vector{CaseAction::kAssign, CaseAction::kStart, CaseAction::kAnswer}},
+      {"decide_objection", std::vector{CaseAction::kAssign, CaseAction::kStart, CaseAction::kAnswer,
+                                       CaseAction::kObject}},
       {"upload_attachment", std::vector{CaseAction::kAssign}},
       {"download_attachment", std::vector{CaseAction::kAssign}},
       {"queue", std::vector{CaseAction::kAssign}},
@@ -181,8 +186,9 @@ TEST_CASE("permission matrix: every actor against every action on a case and on 
       {"replace_org", std::nullopt},
       {"file_case", std::nullopt},
   };
-  const std::set<std::string> staff_actions = {"assign", "start",    "request_info", "answer",
-                                               "reject", "transfer", "add_note",     "reply"};
+  const std::set<std::string> staff_actions = {"assign",   "start",  "request_info",
+                                               "answer",   "reject", "transfer",
+                                               "add_note", "reply",  "decide_objection"};
   auto reply_of = [](const httplib::Result& r) {
     REQUIRE(r);
     return Site::Reply{r->status, json::parse(r->body, nullptr, false), r->headers, r->body};
@@ -246,6 +252,8 @@ TEST_CASE("permission matrix: every actor against every action on a case and on 
         r = site.request("POST", path + "/reply", fields_for(CaseAction::kProvideInfo), headers);
       } else if (action == "accept") {
         r = site.request("POST", path + "/accept", nullptr, headers);
+      } else if (action == "object") {
+        r = site.request("POST", path + "/object", fields_for(CaseAction::kObject), headers);
       } else if (action == "upload_attachment") {
         r = reply_of(site.upload(tn, "scan.png", png_file(1000), "image/png", headers));
       } else if (action == "download_attachment") {
@@ -329,7 +337,7 @@ TEST_CASE("permission matrix: every actor against every action on a case and on 
                     line["target"].get<std::string>());
   }
   CHECK(audited == denials);
-  CHECK(denials.size() == 74);  // the 403 cells of the matrix: none went missing
+  CHECK(denials.size() == 79);  // the 403 cells of the matrix: none went missing
 }
 
 TEST_CASE("the beneficiary answers a question and accepts the answer with the access code only",

@@ -48,6 +48,10 @@ const std::map<std::pair<CaseStatus, CaseAction>, CaseStatus>& expected_transiti
       {{S::kAnswered, A::kClose}, S::kClosed},
       {{S::kAnswered, A::kAddNote}, S::kAnswered},
       {{S::kAnswered, A::kReply}, S::kAnswered},
+      {{S::kAnswered, A::kObject}, S::kObjectionReview},
+      {{S::kObjectionReview, A::kDecideObjection}, S::kAnswered},
+      {{S::kObjectionReview, A::kAddNote}, S::kObjectionReview},
+      {{S::kObjectionReview, A::kReply}, S::kObjectionReview},
   };
   return table;
 }
@@ -75,6 +79,10 @@ json fields_for(CaseAction action) {
       return {{"text", "راجعت النظام المالي"}};
     case CaseAction::kReply:
       return {{"text", "نعمل على طلبك"}};
+    case CaseAction::kObject:
+      return {{"reason", "لم تصرف المكافأة رغم الرد"}};
+    case CaseAction::kDecideObjection:
+      return {{"outcome", "upheld"}, {"answer", "قبل الاعتراض وصرفت المكافأة."}};
   }
   return json::object();
 }
@@ -93,6 +101,8 @@ std::vector<CaseAction> path_to(CaseStatus status) {
       return {A::kAssign, A::kStart, A::kRequestInfo};
     case CaseStatus::kAnswered:
       return {A::kAssign, A::kStart, A::kAnswer};
+    case CaseStatus::kObjectionReview:
+      return {A::kAssign, A::kStart, A::kAnswer, A::kObject};
     case CaseStatus::kClosed:
       return {A::kAssign, A::kStart, A::kAnswer, A::kClose};
   }
@@ -111,7 +121,9 @@ struct Site {
   node::Result<json> act(const std::string& tracking, CaseAction action, json fields,
                          std::int64_t at = kNow) {
     return in_write<json>(*store, [&](storage::WriteTxn& txn) {
-      return store->act_on_case(txn, tracking, action, "staff-7", fields, at);
+      // An objection is decided by someone other than the author of the answer.
+      const std::string by = action == CaseAction::kDecideObjection ? "head-3" : "staff-7";
+      return store->act_on_case(txn, tracking, action, by, fields, at);
     });
   }
   json act_ok(const std::string& tracking, CaseAction action, std::int64_t at = kNow) {
@@ -157,7 +169,8 @@ TEST_CASE("a refusal is a 409 naming the state and every action it allows", "[wo
   auto e = node::refusal(CaseStatus::kAnswered, CaseAction::kStart);
   CHECK(e.status == 409);
   CHECK(e.code == "transition_not_allowed");
-  CHECK(e.message == "cannot start a case that is answered; it allows: close, add_note, reply");
+  CHECK(e.message ==
+        "cannot start a case that is answered; it allows: close, add_note, reply, object");
   auto closed = node::refusal(CaseStatus::kClosed, CaseAction::kReply);
   CHECK(closed.message.find("allows: nothing") != std::string::npos);
 }
@@ -310,4 +323,86 @@ TEST_CASE("a replicated event the state machine does not allow is refused at the
   });
   CHECK_FALSE(stored);
   CHECK(hub.store->head("KSU").value() == 0);
+}
+
+TEST_CASE(
+    "an objection reopens the case one level higher, is decided by another reviewer, and closes "
+    "its window",
+    "[workflow][store][objection]") {
+  Site ksu;
+  json receipt = file_ok(*ksu.store, sample_request(), kNow);
+  const std::string tn = receipt["tracking_number"];
+  // Objecting to a case never answered is refused by the state machine.
+  auto early = ksu.act(tn, CaseAction::kObject, fields_for(CaseAction::kObject));
+  REQUIRE_FALSE(early);
+  CHECK(early.error().status == 409);
+  for (CaseAction a : {CaseAction::kAssign, CaseAction::kStart, CaseAction::kAnswer})
+    ksu.act_ok(tn, a);
+  json answered = ksu.store->lookup_case(tn, receipt["access_code"].get<std::string>()).value();
+  // Ten working days from Sunday 15 March 2026: 16, 17, then the Eid al-Fitr
+  // holiday (29 Ramadan 1447 = 18 March, seven days) is not counted: 25, 26,
+  // 29, 30, 31 March, 1, 2 and 5 April.
+  CHECK(answered["objection_deadline"] == "2026-04-05T12:00:00Z");
+  CHECK(answered["objection_deadline_hijri"].contains("date"));
+
+  // The beneficiary objects: objection 1, level 1, that level's three working days.
+  auto objected = in_write<json>(*ksu.store, [&](storage::WriteTxn& txn) {
+    return ksu.store->act_on_case(txn, tn, CaseAction::kObject, "beneficiary",
+                                  json{{"reason", "لم تصرف المكافأة"}}, kNow + 3'600'000);
+  });
+  REQUIRE(objected);
+  CHECK((*objected)["status"] == "objection_review");
+  REQUIRE((*objected)["objections"].size() == 1);
+  CHECK((*objected)["objections"][0]["reason"] == "لم تصرف المكافأة");
+  CHECK((*objected)["objections"][0]["status"] == "open");
+  CHECK((*objected)["due_at"] == "2026-03-25T12:00:00Z");  // Mon 16, Tue 17, (Eid), Wed 25
+  auto staff = ksu.store->staff_case_view(tn).value();
+  CHECK(staff["level"] == 1);
+
+  // The author of the answer may not decide the objection to it.
+  const auto before = ksu.head();
+  auto same = in_write<json>(*ksu.store, [&](storage::WriteTxn& txn) {
+    return ksu.store->act_on_case(txn, tn, CaseAction::kDecideObjection, "staff-7",
+                                  fields_for(CaseAction::kDecideObjection), kNow + 7'200'000);
+  });
+  REQUIRE_FALSE(same);
+  CHECK(same.error().status == 403);
+  CHECK(same.error().code == "same_reviewer");
+  auto bad_outcome = ksu.act(tn, CaseAction::kDecideObjection,
+                             json{{"outcome", "maybe"}, {"answer", "؟"}}, kNow + 7'200'000);
+  REQUIRE_FALSE(bad_outcome);
+  CHECK(bad_outcome.error().field == "outcome");
+  CHECK(ksu.head() == before);
+
+  json decided = ksu.act_ok(tn, CaseAction::kDecideObjection, kNow + 7'200'000);
+  CHECK(decided["status"] == "answered");
+  CHECK(decided["outcome"] == "objection_upheld");
+  CHECK(decided["answer"] == "قبل الاعتراض وصرفت المكافأة.");
+  CHECK(decided["objections"][0]["outcome"] == "upheld");
+  CHECK(decided["objections"][0]["status"] == "decided");
+
+  // The decision is an answer the beneficiary may object to again, a level higher.
+  json second = ksu.act_ok(tn, CaseAction::kObject, kNow + 10'800'000);
+  CHECK(second["objections"].size() == 2);
+  CHECK(ksu.store->staff_case_view(tn).value()["level"] == 2);
+  // head-3 decided the first objection, so the second goes to someone else.
+  auto again = ksu.act(tn, CaseAction::kDecideObjection, fields_for(CaseAction::kDecideObjection),
+                       kNow + 14'400'000);
+  REQUIRE_FALSE(again);
+  CHECK(again.error().code == "same_reviewer");
+  REQUIRE(in_write<json>(*ksu.store, [&](storage::WriteTxn& txn) {
+    return ksu.store->act_on_case(txn, tn, CaseAction::kDecideObjection, "director-1",
+                                  json{{"outcome", "rejected"}, {"answer", "القرار نهائي"}},
+                                  kNow + 14'400'000);
+  }));
+
+  // After the window the objection is refused, naming why, and nothing is written.
+  const auto after = ksu.head();
+  auto late = ksu.act(tn, CaseAction::kObject, fields_for(CaseAction::kObject),
+                      kNow + 60LL * 24 * 3'600'000);
+  REQUIRE_FALSE(late);
+  CHECK(late.error().status == 409);
+  CHECK(late.error().code == "objection_window_closed");
+  CHECK(ksu.head() == after);
+  CHECK(ksu.store->verify().has_value());
 }
