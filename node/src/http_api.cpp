@@ -227,6 +227,7 @@ void HttpApi::routes() {
       }
       if (request->type.empty()) request->type = service->default_type;
       request->route_unit = service->unit;
+      request->answer_working_days = service->answer_working_days;
     }
     // A call-centre agent files on a caller's behalf: the case records the
     // agent and the call-centre channel. Other staff file as the beneficiary.

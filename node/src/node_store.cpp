@@ -225,12 +225,14 @@ Result<json> NodeStore::file_case(storage::WriteTxn& txn, const FilingRequest& r
   // The SLA promised at filing, computed now and carried in the event
   // (node/SLA.md): the default policy of the ministry's service-level text.
   const auto cal = calendar();
-  const std::int64_t due_ms = cal->add_working_days(now_ms, kAnswerWorkingDays);
+  const int answer_days =
+      request.answer_working_days > 0 ? request.answer_working_days : kAnswerWorkingDays;
+  const std::int64_t due_ms = cal->add_working_days(now_ms, answer_days);
   json payload = case_filed_payload(request, tracking, access_code_hash(tracking, *normalized),
                                     now_ms, due_ms, identity_.seal_key);
   payload["sla"] =
-      json{{"policy", "default"},
-           {"answer_working_days", kAnswerWorkingDays},
+      json{{"policy", request.answer_working_days > 0 ? "service:" + request.service : "default"},
+           {"answer_working_days", answer_days},
            {"first_response_working_days", kFirstResponseWorkingDays},
            {"level_working_days", kLevelWorkingDays},
            {"objection_working_days", kObjectionWorkingDays},

@@ -365,7 +365,9 @@ Result<OrgTree> OrgTree::parse(const json& document) {
       const json& s = services[i];
       std::string path = element_path("services", i);
       if (!s.is_object()) return std::unexpected(invalid(path, "must be an object"));
-      if (auto ok = only_keys(s, path, {"id", "name", "unit", "default_type"}); !ok)
+      if (auto ok =
+              only_keys(s, path, {"id", "name", "unit", "default_type", "answer_working_days"});
+          !ok)
         return std::unexpected(ok.error());
 
       Service service;
@@ -406,6 +408,14 @@ Result<OrgTree> OrgTree::parse(const json& document) {
                                        "demand, praise"));
       }
       service.default_type = type_it->get<std::string>();
+      if (auto days = s.find("answer_working_days"); days != s.end()) {
+        if (!days->is_number_integer() || days->get<std::int64_t>() < 1 ||
+            days->get<std::int64_t>() > 60) {
+          return std::unexpected(
+              invalid(path + ".answer_working_days", "must be a whole number from 1 to 60"));
+        }
+        service.answer_working_days = days->get<int>();
+      }
       tree.services_.push_back(std::move(service));
     }
   }
@@ -422,10 +432,12 @@ json OrgTree::to_json() const {
   }
   json services = json::array();
   for (const Service& s : services_) {
-    services.push_back(json{{"id", s.id},
-                            {"name", label_json(s.name_ar, s.name_en)},
-                            {"unit", s.unit},
-                            {"default_type", s.default_type}});
+    json j{{"id", s.id},
+           {"name", label_json(s.name_ar, s.name_en)},
+           {"unit", s.unit},
+           {"default_type", s.default_type}};
+    if (s.answer_working_days > 0) j["answer_working_days"] = s.answer_working_days;
+    services.push_back(std::move(j));
   }
   return json{
       {"version", kOrgTreeVersion}, {"units", std::move(units)}, {"services", std::move(services)}};

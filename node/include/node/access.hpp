@@ -28,13 +28,12 @@
 // answer (close: POST …/accept), object to it within its window (object:
 // POST …/object), add files while it is not closed, download its files. An
 // objection is decided by someone other than the author of the answer
-// objected to (403 same_reviewer, checked with the case's state). A wrong code or another account is the look-up's 404, never
-// 403, so that nobody learns which cases exist; an upload with no credential
-// at all is 401. A beneficiary account lists "my cases" and claims a case
-// with its code. A session of the other kind counts as none: staff calling
-// the beneficiary's own actions (…/reply, …/accept) get the 404 of no code,
-// and "my cases" a 401; a beneficiary's session opens no staff endpoint
-// (401). Anyone may file a case.
+// objected to (403 same_reviewer, checked with the case's state). A wrong code or another account
+// is the look-up's 404, never 403, so that nobody learns which cases exist; an upload with no
+// credential at all is 401. A beneficiary account lists "my cases" and claims a case with its code.
+// A session of the other kind counts as none: staff calling the beneficiary's own actions (…/reply,
+// …/accept) get the 404 of no code, and "my cases" a 401; a beneficiary's session opens no staff
+// endpoint (401). Anyone may file a case.
 //
 // Attachments (attachments.hpp): everyone who may read a case may download
 // its files; adding one takes a role that attaches — employee, unit_head,

@@ -46,6 +46,9 @@ struct FilingRequest {
   // The blind index of the signed-in beneficiary's account (from the
   // session, never from the body; beneficiaries.hpp); empty without one.
   std::string account_index;
+  // The service's own promise in working days (from the catalogue, never
+  // from the body); 0: the node's default.
+  int answer_working_days = 0;
 };
 
 bool is_case_type(std::string_view type);

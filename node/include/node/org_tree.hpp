@@ -58,6 +58,9 @@ struct Service {
   std::string name_ar, name_en;
   std::string unit;          // the competent unit: cases for this service start there
   std::string default_type;  // a case type (is_case_type)
+  // The service's own promise (node/SLA.md), 1..60 working days; 0: the
+  // node's default (five working days).
+  int answer_working_days = 0;
 
   bool operator==(const Service&) const = default;
 };

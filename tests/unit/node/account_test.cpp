@@ -25,7 +25,7 @@ json filing(const std::string& subject) {
 
 }  // namespace
 
-TEST_CASE("a beneficiary registers with a phone or e-mail; bad fields are named and write nothing",
+TEST_CASE("a beneficiary registers with a phone or e-mail — bad fields are named and write nothing",
           "[beneficiary][http]") {
   Site site;
   auto refuse = [&](json body, const std::string& field) {
@@ -76,7 +76,7 @@ TEST_CASE("a beneficiary registers with a phone or e-mail; bad fields are named 
   site.writer->start();
 }
 
-TEST_CASE("a beneficiary signs in by phone or e-mail; failures are throttled and say nothing",
+TEST_CASE("a beneficiary signs in by phone or e-mail — failures are throttled and say nothing",
           "[beneficiary][http][auth]") {
   Site site;
   REQUIRE(site.request("POST", "/api/v1/beneficiaries", kSara).status == 201);
@@ -141,7 +141,7 @@ TEST_CASE("a beneficiary signs in by phone or e-mail; failures are throttled and
   CHECK(site.get("/api/v1/me", bearer(later.body)).status == 401);
 }
 
-TEST_CASE("my cases: filed while signed in, or claimed with the access code; no one else's",
+TEST_CASE("my cases: filed while signed in, or claimed with the access code — no one else's",
           "[beneficiary][http]") {
   Site site;
   site.add_staff("emp", "KSU.SA", {"employee"});
@@ -362,7 +362,7 @@ TEST_CASE("a node administrator changes roles, units and passwords and disables 
   REQUIRE(last.body["entries"].size() == 1);
 }
 
-TEST_CASE("a large organisation's tree is replaced over HTTP; beyond 2 MiB it is refused unread",
+TEST_CASE("a large organisation's tree is replaced over HTTP — beyond 2 MiB it is refused unread",
           "[access][http][org]") {
   Site site;
   site.add_staff("admin", "KSU", {"node_admin"});
@@ -383,11 +383,61 @@ TEST_CASE("a large organisation's tree is replaced over HTTP; beyond 2 MiB it is
   INFO(replaced.body.dump().substr(0, 300));
   REQUIRE(replaced.status == 200);
   CHECK(site.store->org_tree()->size() == 1501);
-  const json huge = tree_of(25000);
-  REQUIRE(huge.dump().size() > 2 * 1024 * 1024);
-  auto refused = site.request("PUT", "/api/v1/org", huge, site.as("admin"));
-  CHECK(refused.status == 413);
+  // Refused on its headers, before a byte of the body is read (a client that
+  // kept sending would see the connection close under it: the headers say it all).
+  auto headers_only = [&](const std::string& method, const std::string& path, std::size_t length) {
+    return raw_exchange(site.port, method + " " + path + " HTTP/1.1\r\nHost: x\r\n" +
+                                       "Authorization: Bearer " + site.tokens.at("admin") +
+                                       "\r\nContent-Type: application/json\r\nContent-Length: " +
+                                       std::to_string(length) + "\r\n\r\n");
+  };
+  const std::string refused = headers_only("PUT", "/api/v1/org", 2 * 1024 * 1024 + 1);
+  CHECK(refused.starts_with("HTTP/1.1 413"));
+  CHECK(refused.find("organisation tree is over 2048 KiB") != std::string::npos);
   CHECK(site.store->org_tree()->size() == 1501);  // unchanged
   // Other routes keep their 64 KiB.
-  CHECK(site.request("POST", "/api/v1/staff", big, site.as("admin")).status == 413);
+  CHECK(headers_only("POST", "/api/v1/staff", big.dump().size()).starts_with("HTTP/1.1 413"));
+}
+
+TEST_CASE("a service may promise its own answer time, fixed in each case when it is filed",
+          "[http][org][sla]") {
+  Site site;
+  site.add_staff("admin", "KSU", {"node_admin"});
+  site.add_staff("coord", "KSU", {"coordinator"});
+  json tree{
+      {"version", 1},
+      {"units",
+       {{{"id", "KSU"}, {"name", {{"ar", "جامعة الملك سعود"}, {"en", "King Saud University"}}}},
+        {{"id", "KSU.AR"},
+         {"parent", "KSU"},
+         {"name", {{"ar", "القبول والتسجيل"}, {"en", "Admission and Registration"}}}}}},
+      {"services",
+       {{{"id", "transcripts"},
+         {"name", {{"ar", "السجل الأكاديمي"}, {"en", "Academic transcripts"}}},
+         {"unit", "KSU.AR"},
+         {"default_type", "demand"},
+         {"answer_working_days", 2}}}}};
+  json bad = tree;
+  bad["services"][0]["answer_working_days"] = 61;
+  auto refused = site.request("PUT", "/api/v1/org", bad, site.as("admin"));
+  CHECK(refused.status == 400);
+  CHECK(refused.body["error"]["field"] == "services[0].answer_working_days");
+  REQUIRE(site.request("PUT", "/api/v1/org", tree, site.as("admin")).status == 200);
+  CHECK(site.get("/api/v1/org", site.as("coord")).body["services"][0]["answer_working_days"] == 2);
+
+  // Sunday 15 March 2026, 13:00 Riyadh: two working days is Tuesday 17 March, 15:00.
+  json body = filing("طلب سجل أكاديمي");
+  body["service"] = "transcripts";
+  body.erase("type");
+  auto filed = site.request("POST", "/api/v1/cases", body);
+  REQUIRE(filed.status == 201);
+  CHECK(filed.body["due_at"] == "2026-03-17T12:00:00Z");
+  auto view = site.get("/api/v1/cases/" + filed.body["tracking_number"].get<std::string>(),
+                       site.as("coord"));
+  CHECK(view.body["sla"]["policy"] == "service:transcripts");
+  CHECK(view.body["sla"]["answer_working_days"] == 2);
+  // Without a service: the ministry's five working days — 16, 17, then the
+  // Eid al-Fitr holiday (18–24 March), 25, 26 and Sunday 29 March.
+  auto plain = site.request("POST", "/api/v1/cases", filing("استفسار عام"));
+  CHECK(plain.body["due_at"] == "2026-03-29T12:00:00Z");
 }

@@ -417,35 +417,6 @@ void require_error(const httplib::Result& r, int status, const std::string& code
   CHECK(j["error"]["code"] == code);
 }
 
-// Sends `request` as raw bytes on a new connection and returns what comes
-// back within a few seconds (the status line first).
-std::string raw_exchange(int port, const std::string& request, bool headers_only = false) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size()));
-  std::string answer;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    answer.append(buf, static_cast<std::size_t>(n));
-    if (answer.find("\r\n\r\n") != std::string::npos &&
-        (headers_only || answer.starts_with("HTTP/1.1 1") ||
-         answer.find("}}") != std::string::npos)) {
-      break;  // an interim answer, or a JSON error, is complete
-    }
-  }
-  ::close(fd);
-  return answer;
-}
-
 }  // namespace
 
 TEST_CASE("the beneficiary uploads with the access code and downloads the same bytes",
@@ -647,7 +618,7 @@ TEST_CASE("body limits: 5 MiB for a file, 64 KiB for everything else, and no unb
   }
 }
 
-TEST_CASE("staff attach within their scope; the public view names no staff member",
+TEST_CASE("staff attach within their scope — the public view names no staff member",
           "[attachments][http]") {
   Site site;
   site.add_staff("emp", "KSU.SA", {"employee"});
@@ -685,7 +656,7 @@ TEST_CASE("staff attach within their scope; the public view names no staff membe
   CHECK(audited->body == down->body);
 }
 
-TEST_CASE("a closed case takes no file; the eleventh and a duplicate are 409",
+TEST_CASE("a closed case takes no file — the eleventh and a duplicate are 409",
           "[attachments][http]") {
   Site site;
   site.add_staff("emp", "KSU.SA", {"employee"});

@@ -4,6 +4,12 @@
 // accounts, and the calls the tests make (filing, actions, attachments).
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
 #include <httplib.h>
 #include <catch2/catch.hpp>
 
@@ -233,5 +239,34 @@ struct Site {
     return store->staff().audit_log(10000).value();
   }
 };
+
+// Sends `request` as raw bytes on a new connection and returns what comes
+// back within a few seconds (the status line first).
+inline std::string raw_exchange(int port, const std::string& request, bool headers_only = false) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size()));
+  std::string answer;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    answer.append(buf, static_cast<std::size_t>(n));
+    if (answer.find("\r\n\r\n") != std::string::npos &&
+        (headers_only || answer.starts_with("HTTP/1.1 1") ||
+         answer.find("}}") != std::string::npos)) {
+      break;  // an interim answer, or a JSON error, is complete
+    }
+  }
+  ::close(fd);
+  return answer;
+}
 
 }  // namespace tawasul::node::testing

@@ -735,7 +735,7 @@ TEST_CASE("a case is due at the close of the fifth working day after filing, in 
   CHECK((*first_again)["due_at"] == "2026-01-08T12:00:00Z");
 }
 
-TEST_CASE("asking the beneficiary stops the SLA clock; their reply restarts it with what was left",
+TEST_CASE("asking the beneficiary stops the SLA clock — their reply restarts it with what was left",
           "[store][time][calendar]") {
   NodeSite site;
   // Filed Thursday 1 January 2026, 12:00 Riyadh: due Thursday 8 January, 15:00.

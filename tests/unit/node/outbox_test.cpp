@@ -266,7 +266,7 @@ TEST_CASE("each event the beneficiary hears about queues one message with its te
   }
 }
 
-TEST_CASE("a long answer is quoted cut short; the whole text stays on the case page", "[outbox]") {
+TEST_CASE("a long answer is quoted cut short — the whole text stays on the case page", "[outbox]") {
   Site site;
   const std::string tn = site.file_case();
   site.act(tn, CaseAction::kAssign, {{"unit", "KSU.REG"}});
@@ -314,7 +314,7 @@ TEST_CASE("events folded at a hub or from another node's stream queue nothing", 
   }
 }
 
-TEST_CASE("the contact preference decides the channel; no call for written_only or no_calls",
+TEST_CASE("the contact preference decides the channel — no call for written_only or no_calls",
           "[outbox]") {
   Site site;
   struct Case {

@@ -516,7 +516,7 @@ json filing(const std::string& subject) {
 }  // namespace
 
 TEST_CASE(
-    "a service routes a new case to its unit with its default type; confidential cases need the "
+    "a service routes a new case to its unit with its default type — confidential cases need the "
     "grant",
     "[access][http][routing]") {
   Site site;
