@@ -434,7 +434,7 @@ void HttpApi::staff_routes() {
       return send_error(res,
                         Error::bad_request("unknown_action",
                                            "staff actions are assign, start, request_info, answer, "
-                                           "reject, transfer, add_note, reply",
+                                           "reject, transfer, add_note, reply, escalate",
                                            "action"));
     }
     auto fields = object_body(req);

@@ -42,6 +42,8 @@ std::string_view action_name(CaseAction action) {
       return "add_note";
     case CaseAction::kReply:
       return "reply";
+    case CaseAction::kEscalate:
+      return "escalate";
   }
   return "?";
 }
@@ -68,6 +70,8 @@ std::string_view event_kind(CaseAction action) {
       return "case.note_added";
     case CaseAction::kReply:
       return "case.replied";
+    case CaseAction::kEscalate:
+      return "case.escalated";
   }
   return "?";
 }
@@ -127,6 +131,11 @@ std::optional<CaseStatus> next_status(CaseStatus status, CaseAction action) {
       return std::nullopt;
     case A::kClose:
       if (status == S::kAnswered) return S::kClosed;
+      return std::nullopt;
+    case A::kEscalate:
+      if (status == S::kSubmitted || status == S::kAssigned || status == S::kInProgress) {
+        return S::kAssigned;
+      }
       return std::nullopt;
   }
   return std::nullopt;

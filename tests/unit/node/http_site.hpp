@@ -47,6 +47,8 @@ inline nlohmann::json fields_for(CaseAction action) {
     case CaseAction::kAddNote:
     case CaseAction::kReply:
       return {{"text", "نص"}};
+    case CaseAction::kEscalate:
+      return {{"reason", "تأخر الرد"}};
   }
   return nlohmann::json::object();
 }

@@ -45,6 +45,9 @@ const std::map<std::pair<CaseStatus, CaseAction>, CaseStatus>& expected_transiti
       {{S::kWaitingForBeneficiary, A::kProvideInfo}, S::kInProgress},
       {{S::kWaitingForBeneficiary, A::kAddNote}, S::kWaitingForBeneficiary},
       {{S::kWaitingForBeneficiary, A::kReply}, S::kWaitingForBeneficiary},
+      {{S::kSubmitted, A::kEscalate}, S::kAssigned},
+      {{S::kAssigned, A::kEscalate}, S::kAssigned},
+      {{S::kInProgress, A::kEscalate}, S::kAssigned},
       {{S::kAnswered, A::kClose}, S::kClosed},
       {{S::kAnswered, A::kAddNote}, S::kAnswered},
       {{S::kAnswered, A::kReply}, S::kAnswered},
@@ -75,6 +78,8 @@ json fields_for(CaseAction action) {
       return {{"text", "راجعت النظام المالي"}};
     case CaseAction::kReply:
       return {{"text", "نعمل على طلبك"}};
+    case CaseAction::kEscalate:
+      return {{"reason", "تأخر الرد"}};
   }
   return json::object();
 }
