@@ -12,10 +12,11 @@ bool role_allows(StaffRole role, CaseAction action) {
     case StaffRole::kEmployee:
       return action == A::kStart || action == A::kRequestInfo || action == A::kAnswer ||
              action == A::kReject || action == A::kTransfer || action == A::kAddNote ||
-             action == A::kReply;
+             action == A::kReply || action == A::kEscalate;
     case StaffRole::kCoordinator:
       return action == A::kAssign || action == A::kTransfer || action == A::kReject ||
-             action == A::kAddNote || action == A::kReply || action == A::kDecideObjection;
+             action == A::kAddNote || action == A::kReply || action == A::kDecideObjection ||
+             action == A::kEscalate;
     case StaffRole::kAuditor:
     case StaffRole::kCallCentreAgent:
     case StaffRole::kNodeAdmin:

@@ -6,6 +6,7 @@
 
 #include "node/attachments.hpp"
 #include "node/calendar.hpp"
+#include "node/org_tree.hpp"
 #include "node/time_util.hpp"
 #include "node/workflow.hpp"
 
@@ -69,6 +70,14 @@ json event_label(std::string_view event) {
   }
   if (event == "decide_objection")
     return label("تم البت في اعتراضك", "A decision was made on your objection");
+  if (event == "escalate") {
+    return label("تم رفع طلبك إلى مستوى إداري أعلى لمتابعته",
+                 "Your case was escalated to a higher level for follow-up");
+  }
+  if (event == "handed_to_hub") {
+    return label("تم رفع طلبك إلى وزارة التعليم لمتابعته",
+                 "Your case was escalated to the Ministry of Education for follow-up");
+  }
   return label("تحديث على طلبك", "An update on your case");
 }
 
@@ -555,6 +564,8 @@ std::vector<TextField> required_fields(CaseAction action) {
       return {{"reason", 2000}};
     case CaseAction::kDecideObjection:
       return {{"outcome", 32}, {"answer", 5000}};
+    case CaseAction::kEscalate:
+      return {{"reason", 5000}};
   }
   return {};
 }
@@ -713,6 +724,57 @@ Result<json> fold_workflow_event(const json& state, const crypto::Event& event, 
       entry["objection"] = payload["objection"];
       break;
     }
+    case CaseAction::kEscalate: {
+      // Everything was computed by the owner when it escalated (the level's
+      // unit and head from its org tree, the deadline from its calendar);
+      // the fold only checks and copies (node/SLA.md). A case handed to the
+      // hub climbs no further here.
+      if (state.contains("handed_to_hub")) {
+        return std::unexpected(
+            Error::conflict("handed_to_hub", kind + " for a case already handed to the hub"));
+      }
+      // A breach escalates only the deadline it breached: a replayed or
+      // duplicate breach event finds another deadline and is refused.
+      if (payload.contains("breached_due_ms")) {
+        if (!payload["breached_due_ms"].is_number_integer())
+          return malformed("has an invalid breached_due_ms");
+        if (payload["breached_due_ms"] != state["due_at_ms"]) {
+          return std::unexpected(Error::conflict(
+              "stale_breach", kind + " for a deadline that is no longer the case's"));
+        }
+      }
+      const int level = state.value("level", 0);
+      if (!payload.contains("level") || !payload["level"].is_number_integer() ||
+          payload["level"].get<int>() <= level || payload["level"].get<int>() > kOrgDepthMax + 1) {
+        return malformed("has an invalid level");
+      }
+      if (!payload.contains("unit") || !payload["unit"].is_string() ||
+          payload["unit"].get_ref<const std::string&>().empty()) {
+        return malformed("lacks unit");
+      }
+      if (payload.contains("assignee") && !payload["assignee"].is_null() &&
+          !payload["assignee"].is_string()) {
+        return malformed("has an invalid assignee");
+      }
+      if (!payload.contains("due_at_ms") || !payload["due_at_ms"].is_number_integer())
+        return malformed("lacks due_at_ms");
+      const json& name = payload.contains("level_name") ? payload["level_name"] : json();
+      if (!name.is_object() || !name.contains("ar") || !name["ar"].is_string() ||
+          !name.contains("en") || !name["en"].is_string()) {
+        return malformed("lacks level_name {ar, en}");
+      }
+      s["level"] = payload["level"];
+      s["level_unit"] = payload["unit"];
+      s["unit"] = payload["unit"];
+      s["assignee"] = payload.contains("assignee") ? payload["assignee"] : json();
+      s["due_at_ms"] = payload["due_at_ms"];
+      entry["level"] = payload["level"];
+      entry["level_name"] = json{{"ar", name["ar"]}, {"en", name["en"]}};
+      entry["due_at_ms"] = payload["due_at_ms"];
+      if (payload.contains("breached_due_ms"))
+        entry["breached_due_ms"] = payload["breached_due_ms"];
+      break;
+    }
     default:
       break;
   }
@@ -763,6 +825,8 @@ Result<json> fold_case_event(const json& state, const crypto::Event& event, cons
     json s = payload;
     s["owner"] = event.origin;
     s["status"] = "submitted";
+    s["level"] = 0;  // the competent employee or unit (node/SLA.md)
+    s["level_unit"] = nullptr;
     s["updated_at_ms"] = event.time_ms;
     s["events"] = json::array({json{{"origin", event.origin}, {"seq", event.seq}}});
     s["history"] = json::array({json{{"event", "filed"},
@@ -792,6 +856,43 @@ Result<json> fold_case_event(const json& state, const crypto::Event& event, cons
     return s;
   }
   if (event.kind == kCaseAttachmentAdded) return fold_attachment_added(state, event, payload);
+  if (event.kind == kCaseHandedToHub) {
+    if (state.is_null() || state["owner"] != event.origin) {
+      return std::unexpected(
+          Error::conflict("wrong_owner", "case.handed_to_hub for a case its origin does not own"));
+    }
+    const std::string status = state["status"];
+    if (status == "answered" || status == "closed" || status == "waiting_for_beneficiary" ||
+        state.contains("handed_to_hub")) {
+      return std::unexpected(Error::conflict(
+          "transition_not_allowed",
+          "cannot hand a case that is " + status +
+              (state.contains("handed_to_hub") ? " and already handed to the hub" : "") +
+              " to the hub"));
+    }
+    if (!payload.contains("by") || !payload["by"].is_string() || !payload.contains("level") ||
+        !payload["level"].is_number_integer() || !payload.contains("reason") ||
+        !payload["reason"].is_string()) {
+      return std::unexpected(
+          Error::bad_request("malformed_event", "case.handed_to_hub lacks by, level or reason"));
+    }
+    if (payload.contains("breached_due_ms") && payload["breached_due_ms"] != state["due_at_ms"]) {
+      return std::unexpected(Error::conflict(
+          "stale_breach", "case.handed_to_hub for a deadline that is no longer the case's"));
+    }
+    json s = state;
+    s["handed_to_hub"] = json{{"at_ms", event.time_ms}, {"level", payload["level"]}};
+    s["updated_at_ms"] = event.time_ms;
+    s["events"].push_back(json{{"origin", event.origin}, {"seq", event.seq}});
+    s["history"].push_back(json{{"event", "handed_to_hub"},
+                                {"at_ms", event.time_ms},
+                                {"status", status},
+                                {"by", payload["by"]},
+                                {"level", payload["level"]},
+                                {"level_name", label("وزارة التعليم", "Ministry of Education")},
+                                {"reason", payload["reason"]}});
+    return s;
+  }
   auto action = action_of_event(event.kind);
   if (!action) {
     return std::unexpected(
@@ -812,8 +913,8 @@ json public_case_view(const json& state) {
                {"at_hijri", hijri_json(h["at_ms"].get<std::int64_t>())},
                {"status", h["status"]},
                {"status_label", status_label(h["status"].get<std::string>())}};
-    for (const char* field :
-         {"question", "reply", "answer", "reason", "text", "attachment", "outcome", "objection"}) {
+    for (const char* field : {"question", "reply", "answer", "reason", "text", "attachment",
+                              "outcome", "objection", "level", "level_name"}) {
       if (h.contains(field)) entry[field] = h[field];
     }
     // Who added a file: the beneficiary or "staff", never which member.
@@ -839,7 +940,7 @@ json public_case_view(const json& state) {
             {"beneficiary", json{{"name", state["beneficiary"]["name"]}}},
             {"history", history}};
   for (const char* field :
-       {"question", "answer", "outcome", "contact_preference", "confidential"}) {
+       {"question", "answer", "outcome", "contact_preference", "confidential", "level"}) {
     if (state.contains(field)) view[field] = state[field];
   }
   // Until when the beneficiary may object, and their objections so far.

@@ -19,6 +19,7 @@
 #include "node/identity.hpp"
 #include "node/node_store.hpp"
 #include "node/notifier.hpp"
+#include "node/sweeper.hpp"
 #include "node/time_util.hpp"
 #include "node/writer.hpp"
 
@@ -267,6 +268,12 @@ int run_daemon(const DaemonConfig& config) {
                     ? "notifications are written to this log (no notify_command set)"
                     : "notifications are delivered by notify_command");
   }
+  // Sector nodes escalate their own cases when a deadline passes (node/SLA.md).
+  std::unique_ptr<Sweeper> sweeper;
+  if (identity->role == Role::kNode) {
+    sweeper = std::make_unique<Sweeper>(**store, writer, clock, SweeperOptions{}, log);
+    sweeper->start();
+  }
 
   zmq::context_t context(1);
   std::unique_ptr<StoreSource> source;
@@ -297,6 +304,7 @@ int run_daemon(const DaemonConfig& config) {
     auto endpoint = router->start();
     if (!endpoint) {
       std::cerr << "tawasul: " << endpoint.error() << "\n";
+      if (sweeper) sweeper->stop();
       if (notifier) notifier->stop();
       writer.stop();
       return 2;
@@ -322,6 +330,7 @@ int run_daemon(const DaemonConfig& config) {
     std::cerr << "tawasul: " << port.error().message << "\n";
     if (uplink) uplink->stop();
     if (router) router->stop();
+    if (sweeper) sweeper->stop();
     if (notifier) notifier->stop();
     writer.stop();
     return 2;
@@ -341,7 +350,8 @@ int run_daemon(const DaemonConfig& config) {
   if (uplink) uplink->stop();
   if (router) router->stop();
   // A delivery in flight is cut short and stays pending; outcomes go
-  // through the writer, so the notifier stops first.
+  // through the writer, so the notifier (and the sweeper) stop first.
+  if (sweeper) sweeper->stop();
   if (notifier) notifier->stop();
   writer.stop();
   return 0;

@@ -435,7 +435,8 @@ void HttpApi::staff_routes() {
       return send_error(res,
                         Error::bad_request("unknown_action",
                                            "staff actions are assign, start, request_info, answer, "
-                                           "reject, transfer, add_note, reply, decide_objection",
+                                           "reject, transfer, add_note, reply, decide_objection, "
+                                           "escalate",
                                            "action"));
     }
     auto fields = object_body(req);

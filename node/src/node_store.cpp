@@ -75,11 +75,11 @@ Result<std::unique_ptr<NodeStore>> NodeStore::open(const std::filesystem::path& 
   auto log = storage::EventLog::open(**env);
   if (!log) return std::unexpected(from_storage(log.error()));
   std::unique_ptr<NodeStore> store(new NodeStore(identity, std::move(*env), std::move(*log)));
-  for (auto [name, slot] :
-       {std::pair{"meta", &store->meta_}, std::pair{"cases", &store->cases_},
-        std::pair{"enrolled", &store->enrolled_},
-        std::pair{"enrolled_by_curve", &store->enrolled_by_curve_},
-        std::pair{"by_contact", &store->by_contact_}, std::pair{"blobs", &store->blobs_}}) {
+  for (auto [name, slot] : {std::pair{"meta", &store->meta_}, std::pair{"cases", &store->cases_},
+                            std::pair{"enrolled", &store->enrolled_},
+                            std::pair{"enrolled_by_curve", &store->enrolled_by_curve_},
+                            std::pair{"by_contact", &store->by_contact_},
+                            std::pair{"blobs", &store->blobs_}, std::pair{"due", &store->due_}}) {
     auto dbi = store->env_->dbi(name);
     if (!dbi) return std::unexpected(from_storage(dbi.error()));
     *slot = *dbi;
@@ -137,6 +137,8 @@ Result<void> NodeStore::apply(storage::WriteTxn& txn, std::string_view stream, s
   if (!next) return std::unexpected(next.error());
   if (auto r = txn.put(cases_, tracking, next->dump()); !r)
     return std::unexpected(from_storage(r.error()));
+  // The due index follows the view, in this transaction (node/SLA.md).
+  if (auto r = update_due(txn, state, *next); !r) return r;
   // What the beneficiary should hear, queued with the event; a hub folding
   // replicated events notifies no one.
   if (identity_.role == Role::kNode && stream == identity_.code) {
@@ -157,6 +159,137 @@ Result<void> NodeStore::apply(storage::WriteTxn& txn, std::string_view stream, s
   }
   if (event->kind == kCaseLinked) return put_index(txn, payload["account_index"], tracking);
   return {};
+}
+
+namespace {
+
+// The due key of a case view: its running answer deadline, or nothing when
+// the clock does not run (answered, closed, paused, handed to the hub).
+std::optional<std::string> due_key(const json& state) {
+  if (state.is_null() || !state.contains("due_at_ms") || !state["due_at_ms"].is_number_integer())
+    return std::nullopt;
+  const std::string status = state.value("status", "");
+  if (status == "answered" || status == "closed" || state.contains("sla_paused") ||
+      state.contains("handed_to_hub")) {
+    return std::nullopt;
+  }
+  const auto due = state["due_at_ms"].get<std::int64_t>();
+  return storage::encode_u64(static_cast<std::uint64_t>(std::max<std::int64_t>(0, due))) +
+         state["tracking_number"].get<std::string>();
+}
+
+}  // namespace
+
+Result<void> NodeStore::update_due(storage::WriteTxn& txn, const json& before, const json& after) {
+  auto old_key = due_key(before);
+  auto new_key = due_key(after);
+  if (old_key == new_key) return {};
+  if (old_key) {
+    if (auto r = txn.del(due_, *old_key); !r) return std::unexpected(from_storage(r.error()));
+  }
+  if (new_key) {
+    if (auto r = txn.put(due_, *new_key, "answer"); !r)
+      return std::unexpected(from_storage(r.error()));
+  }
+  return {};
+}
+
+Result<std::vector<NodeStore::DueEntry>> NodeStore::due(std::int64_t until_ms, std::size_t max) {
+  auto txn = env_->begin_read();
+  if (!txn) return std::unexpected(from_storage(txn.error()));
+  std::vector<DueEntry> out;
+  auto r = txn->scan(due_, "", [&](std::string_view key, std::string_view value) {
+    if (out.size() >= max || key.size() < 8) return false;
+    const auto due = static_cast<std::int64_t>(storage::decode_u64(key.substr(0, 8)));
+    if (due > until_ms) return false;
+    out.push_back(DueEntry{due, std::string(key.substr(8)), std::string(value)});
+    return true;
+  });
+  if (!r) return std::unexpected(from_storage(r.error()));
+  return out;
+}
+
+Result<std::optional<std::int64_t>> NodeStore::next_due() {
+  auto txn = env_->begin_read();
+  if (!txn) return std::unexpected(from_storage(txn.error()));
+  std::optional<std::int64_t> out;
+  auto r = txn->scan(due_, "", [&](std::string_view key, std::string_view) {
+    if (key.size() >= 8) out = static_cast<std::int64_t>(storage::decode_u64(key.substr(0, 8)));
+    return false;
+  });
+  if (!r) return std::unexpected(from_storage(r.error()));
+  return out;
+}
+
+Result<json> NodeStore::next_level(const json& state, std::int64_t now_ms, std::string& kind) {
+  const std::string tracking = state["tracking_number"];
+  auto tree = org_tree();
+  if (!tree) {
+    return std::unexpected(Error::conflict(
+        "no_org_tree", "case " + tracking + " cannot climb a ladder: the node has no org tree"));
+  }
+  const int level = state.value("level", 0);
+  // Level 0 is the competent unit, whose head is level 1; at level k >= 1
+  // the case sits with the head of `level_unit`, and the ladder goes on above it.
+  std::string from = tree->root();
+  if (level >= 1 && state.contains("level_unit") && state["level_unit"].is_string()) {
+    from = state["level_unit"];
+  } else if (state.contains("unit") && state["unit"].is_string()) {
+    from = state["unit"];
+  }
+  auto ladder = tree->ladder(from);
+  if (ladder.empty()) ladder = tree->ladder(tree->root());  // the unit left the tree
+  const std::size_t skip = level >= 1 ? 1 : 0;              // the current head's own unit
+  const int base = level >= 1 ? level - 1 : 0;
+  for (std::size_t i = skip; i < ladder.size(); ++i) {
+    if (!tree->has_head(ladder[i])) continue;  // vacant: skipped
+    const OrgUnit* unit = tree->unit(ladder[i]);
+    const int days = state.contains("sla")
+                         ? state["sla"].value("level_working_days", kLevelWorkingDays)
+                         : kLevelWorkingDays;
+    kind = event_kind(CaseAction::kEscalate);
+    return json{{"tracking_number", tracking},
+                {"level", base + static_cast<int>(i) + 1},
+                {"unit", unit->id},
+                {"assignee", unit->head.empty() ? json() : json(unit->head)},
+                {"level_name", json{{"ar", unit->name_ar}, {"en", unit->name_en}}},
+                {"due_at_ms", calendar()->add_working_days(now_ms, days)}};
+  }
+  kind = kCaseHandedToHub;
+  return json{{"tracking_number", tracking}, {"level", base + static_cast<int>(ladder.size()) + 1}};
+}
+
+Result<json> NodeStore::escalate_breach(
+    storage::WriteTxn& txn, std::string_view tracking_number, std::int64_t due_ms,
+    std::int64_t now_ms, const std::function<Result<void>(std::string_view)>& before_commit) {
+  const json stale{{"outcome", "stale"}, {"tracking_number", tracking_number}};
+  // Inside the write transaction: the key found by the read must still be
+  // there, and match the case as it is now.
+  const std::string key =
+      storage::encode_u64(static_cast<std::uint64_t>(std::max<std::int64_t>(0, due_ms))) +
+      std::string(tracking_number);
+  if (!txn.find(due_, key)) return stale;
+  auto value = txn.find(cases_, tracking_number);
+  if (!value) return stale;
+  json state = json::parse(*value);
+  if (state["owner"] != identity_.code || due_key(state) != key) return stale;
+  auto status = parse_status(state["status"].get<std::string>());
+  if (!status || !next_status(*status, CaseAction::kEscalate)) return stale;
+  std::string kind;
+  auto payload = next_level(state, now_ms, kind);
+  if (!payload) return std::unexpected(payload.error());
+  (*payload)["by"] = "system";
+  (*payload)["reason"] = "sla_breach";
+  (*payload)["breached_due_ms"] = due_ms;
+  auto appended = append_local(txn, kind, *payload, now_ms);
+  if (!appended) return std::unexpected(appended.error());
+  if (before_commit) {
+    if (auto r = before_commit(tracking_number); !r) return std::unexpected(r.error());
+  }
+  json out = *payload;
+  out["outcome"] = kind == kCaseHandedToHub ? "handed_to_hub" : "escalated";
+  out["seq"] = *appended;
+  return out;
 }
 
 Result<void> NodeStore::put_index(storage::WriteTxn& txn, const json& index_hex,
@@ -403,7 +536,24 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
                            : kObjectionWorkingDays;
     payload["objection_deadline_ms"] = cal->add_working_days(now_ms, window);
   }
-  auto appended = append_local(txn, event_kind(action), payload, now_ms);
+  std::string kind(event_kind(action));
+  if (action == CaseAction::kEscalate) {
+    // By hand: the next rung, as the sweeper would climb it, with the
+    // staff member's reason; above the sector head, the hand-off.
+    if (state.contains("handed_to_hub")) {
+      return std::unexpected(Error::conflict(
+          "handed_to_hub", "case " + std::string(tracking_number) +
+                               " is already handed to the hub; it climbs no further here"));
+    }
+    if (!fields.contains("reason") || !fields["reason"].is_string()) {
+      return std::unexpected(Error::bad_request("missing_field", "reason is required", "reason"));
+    }
+    auto next = next_level(state, now_ms, kind);
+    if (!next) return std::unexpected(next.error());
+    next->update(payload);
+    payload = std::move(*next);
+  }
+  auto appended = append_local(txn, kind, payload, now_ms);
   if (!appended) return std::unexpected(appended.error());
   auto updated = txn.find(cases_, tracking_number);
   if (!updated) return std::unexpected(Error::internal("case vanished after its event"));

@@ -242,7 +242,7 @@ Result<OrgTree> OrgTree::parse(const json& document) {
     const json& u = units[i];
     std::string path = element_path("units", i);
     if (!u.is_object()) return std::unexpected(invalid(path, "must be an object"));
-    if (auto ok = only_keys(u, path, {"id", "parent", "name", "head_title"}); !ok)
+    if (auto ok = only_keys(u, path, {"id", "parent", "name", "head_title", "head"}); !ok)
       return std::unexpected(ok.error());
 
     OrgUnit unit;
@@ -272,6 +272,22 @@ Result<OrgTree> OrgTree::parse(const json& document) {
       auto head = label_at(*head_it, path + ".head_title");
       if (!head) return std::unexpected(head.error());
       std::tie(unit.head_title_ar, unit.head_title_en) = std::move(*head);
+    }
+    if (auto head_it = u.find("head"); head_it != u.end()) {
+      const bool valid = head_it->is_string() && [&] {
+        const auto& head_id = head_it->get_ref<const std::string&>();
+        return head_id.size() >= 2 && head_id.size() <= 64 &&
+               std::all_of(head_id.begin(), head_id.end(), [](char c) {
+                 return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                        c == '-';
+               });
+      }();
+      if (!valid) {
+        return std::unexpected(
+            invalid(path + ".head",
+                    "must be a staff id: 2 to 64 characters of a-z, 0-9, '.', '_' and '-'"));
+      }
+      unit.head = head_it->get<std::string>();
     }
     tree.units_.push_back(std::move(unit));
   }
@@ -428,6 +444,7 @@ json OrgTree::to_json() const {
     json j{{"id", u.id}, {"name", label_json(u.name_ar, u.name_en)}};
     if (u.parent) j["parent"] = *u.parent;
     if (!u.head_title_ar.empty()) j["head_title"] = label_json(u.head_title_ar, u.head_title_en);
+    if (!u.head.empty()) j["head"] = u.head;
     units.push_back(std::move(j));
   }
   json services = json::array();
@@ -451,6 +468,11 @@ const OrgUnit* OrgTree::unit(std::string_view id) const {
 const Service* OrgTree::service(std::string_view id) const {
   auto it = service_index_.find(id);
   return it == service_index_.end() ? nullptr : &services_[it->second];
+}
+
+bool OrgTree::has_head(std::string_view id) const {
+  const OrgUnit* u = unit(id);
+  return u != nullptr && (!u->head.empty() || !u->head_title_ar.empty());
 }
 
 bool OrgTree::in_subtree(std::string_view unit_id, std::string_view ancestor) const {

@@ -31,7 +31,7 @@ struct Message {
   std::string_view en;
 };
 
-constexpr std::array<Message, 9> kMessages = {{
+constexpr std::array<Message, 12> kMessages = {{
     {"case.filed", "received", nullptr,
      "تم استلام طلبك رقم {tn} وسيتم الرد عليه خلال خمسة أيام عمل. يرجى الاحتفاظ برقم الطلب "
      "ورمز الدخول لمتابعته.",
@@ -59,6 +59,15 @@ constexpr std::array<Message, 9> kMessages = {{
     {"case.objection_decided", "objection_decided", "answer",
      "تم البت في اعتراضك على طلبك رقم {tn}، ونص القرار: {text}",
      "A decision has been made on your objection on case {tn}: {text}"},
+    // Escalations quote the level's name in the message's own language
+    // (`level_name` {ar, en}); a breach and a staff decision read differently.
+    {"case.escalated", "escalated", "level_name", "تم رفع طلبك رقم {tn} إلى {text} لتأخر الرد عليه",
+     "Your case {tn} has been escalated to {text} because its answer was late"},
+    {"case.escalated/by_staff", "escalated", "level_name",
+     "تم رفع طلبك رقم {tn} إلى {text} لمتابعته",
+     "Your case {tn} has been escalated to {text} for follow-up"},
+    {"case.handed_to_hub", "escalated", nullptr, "تم رفع طلبك رقم {tn} إلى وزارة التعليم لمتابعته",
+     "Your case {tn} has been escalated to the Ministry of Education for follow-up"},
 }};
 
 const Message* message_for(std::string_view event_kind) {
@@ -177,7 +186,9 @@ Result<Outbox> Outbox::open(storage::Env& env) {
 
 Result<std::uint64_t> Outbox::on_event(storage::WriteTxn& txn, const crypto::Event& event,
                                        const json& payload, const json& state) {
-  const Message* m = message_for(event.kind);
+  const bool by_staff =
+      event.kind == "case.escalated" && payload.value("reason", "") != "sla_breach";
+  const Message* m = message_for(by_staff ? "case.escalated/by_staff" : event.kind);
   if (m == nullptr) return 0;
   const std::string tracking = state.value("tracking_number", "");
   const json& beneficiary = state.contains("beneficiary") ? state["beneficiary"] : json::object();
@@ -186,8 +197,13 @@ Result<std::uint64_t> Outbox::on_event(storage::WriteTxn& txn, const crypto::Eve
                                 beneficiary.contains("email_sealed"));
   if (!channel) return 0;  // no way to reach them (filing requires one; older data may not)
   std::string quoted;
+  std::string quoted_en;  // for a quote given per language ({ar, en})
   if (m->quote != nullptr && payload.contains(m->quote) && payload[m->quote].is_string()) {
     quoted = quote(payload[m->quote].get<std::string>(), kQuoteMaxChars);
+    quoted_en = quoted;
+  } else if (m->quote != nullptr && payload.contains(m->quote) && payload[m->quote].is_object()) {
+    quoted = quote(payload[m->quote].value("ar", ""), kQuoteMaxChars);
+    quoted_en = quote(payload[m->quote].value("en", ""), kQuoteMaxChars);
   }
 
   std::uint64_t last = 0;
@@ -200,22 +216,22 @@ Result<std::uint64_t> Outbox::on_event(storage::WriteTxn& txn, const crypto::Eve
     return std::unexpected(from_storage(r.error()));
 
   const auto now = static_cast<std::int64_t>(event.time_ms);
-  json entry{
-      {"id", id},
-      {"tracking_number", tracking},
-      {"kind", m->kind},
-      {"event", event.kind},
-      {"event_seq", event.seq},
-      {"channel", *channel},
-      // A voice call is never offered to those who asked for written
-      // replies or no calls, nor without a phone.
-      {"voice_allowed", preference == "any" && beneficiary.contains("phone_sealed")},
-      {"text", json{{"ar", fill(m->ar, tracking, quoted)}, {"en", fill(m->en, tracking, quoted)}}},
-      {"case_status", state.value("status", "")},
-      {"created_at_ms", now},
-      {"status", "pending"},
-      {"attempts", 0},
-      {"next_attempt_ms", now}};
+  json entry{{"id", id},
+             {"tracking_number", tracking},
+             {"kind", m->kind},
+             {"event", event.kind},
+             {"event_seq", event.seq},
+             {"channel", *channel},
+             // A voice call is never offered to those who asked for written
+             // replies or no calls, nor without a phone.
+             {"voice_allowed", preference == "any" && beneficiary.contains("phone_sealed")},
+             {"text", json{{"ar", fill(m->ar, tracking, quoted)},
+                           {"en", fill(m->en, tracking, quoted_en)}}},
+             {"case_status", state.value("status", "")},
+             {"created_at_ms", now},
+             {"status", "pending"},
+             {"attempts", 0},
+             {"next_attempt_ms", now}};
   if (state.contains("language_preference") && state["language_preference"].is_string())
     entry["language_preference"] = state["language_preference"];
   // Ids only grow, so a new message is always the last key.

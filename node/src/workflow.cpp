@@ -48,6 +48,8 @@ std::string_view action_name(CaseAction action) {
       return "object";
     case CaseAction::kDecideObjection:
       return "decide_objection";
+    case CaseAction::kEscalate:
+      return "escalate";
   }
   return "?";
 }
@@ -78,6 +80,8 @@ std::string_view event_kind(CaseAction action) {
       return "case.objected";
     case CaseAction::kDecideObjection:
       return "case.objection_decided";
+    case CaseAction::kEscalate:
+      return "case.escalated";
   }
   return "?";
 }
@@ -143,6 +147,13 @@ std::optional<CaseStatus> next_status(CaseStatus status, CaseAction action) {
       return std::nullopt;
     case A::kDecideObjection:
       if (status == S::kObjectionReview) return S::kAnswered;
+      return std::nullopt;
+    case A::kEscalate:
+      if (status == S::kSubmitted || status == S::kAssigned || status == S::kInProgress) {
+        return S::kAssigned;
+      }
+      // A late review of an objection climbs too, and stays a review.
+      if (status == S::kObjectionReview) return S::kObjectionReview;
       return std::nullopt;
   }
   return std::nullopt;

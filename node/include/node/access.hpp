@@ -7,10 +7,10 @@
 //
 //   role               reads cases   acts on cases
 //   employee           yes           start, request_info, answer, reject, transfer,
-//                                    add_note, reply; attaches files
+//                                    add_note, reply, escalate; attaches files
 //   unit_head          yes           the employee's, assign, decide_objection
 //   coordinator        yes           assign, transfer, reject, add_note, reply,
-//                                    decide_objection; attaches files
+//                                    escalate, decide_objection; attaches files
 //   auditor            yes           none (reads, and downloads files)
 //   call_centre_agent  no            none (files cases for callers: channel call_centre)
 //   node_admin         no            none

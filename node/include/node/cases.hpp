@@ -88,6 +88,10 @@ inline constexpr const char* kCaseFiled = "case.filed";
 // A beneficiary who proved the access code links the case to their account:
 // {tracking_number, by: "beneficiary", account_index}.
 inline constexpr const char* kCaseLinked = "case.linked";
+// Above the sector head the ladder leaves the node (node/SLA.md):
+// {tracking_number, by: "system" or a staff id, level, reason}. The status
+// stays; the node stops escalating the case (the hub's side is federation work).
+inline constexpr const char* kCaseHandedToHub = "case.handed_to_hub";
 
 // True when `field` is one a staff or beneficiary action may carry (the
 // texts it needs, and an assignee for assign); anything else is refused.

@@ -119,6 +119,25 @@ class NodeStore final : public federation::KeyDirectory {
                                         std::string_view bytes, std::int64_t now_ms,
                                         const Authorize& authorize = {});
 
+  // Escalation (node/SLA.md). The next rung of the ladder above the case's
+  // current level, from this node's org tree, as the payload of the event
+  // that climbs to it: `case.escalated` {level, unit, assignee, level_name,
+  // due_at_ms, …} or, above the sector head, `case.handed_to_hub`. `kind`
+  // receives which. Errors: 409 when the case cannot be escalated.
+  Result<nlohmann::json> next_level(const nlohmann::json& state, std::int64_t now_ms,
+                                    std::string& kind);
+
+  // The sweeper's command: if `tracking_number` still has the due key
+  // (due_ms, tracking) — i.e. this very deadline is still current, open and
+  // not paused — appends its escalation (reason "sla_breach",
+  // breached_due_ms) in `txn`, which also moves the key. Returns
+  // {"outcome": "escalated" | "handed_to_hub" | "stale", …}. `before_commit`,
+  // when given, runs after the event is appended and may fail the command
+  // (tests inject a crash there).
+  Result<nlohmann::json> escalate_breach(
+      storage::WriteTxn& txn, std::string_view tracking_number, std::int64_t due_ms,
+      std::int64_t now_ms, const std::function<Result<void>(std::string_view)>& before_commit = {});
+
   // Replaces the node's organisation tree (writes are audited). Units that
   // open cases still point at must remain: refuses otherwise.
   // Links a case of this node to a beneficiary account, the access code
@@ -151,6 +170,17 @@ class NodeStore final : public federation::KeyDirectory {
   // `fn` returns true. A scan: fine for a node's queue today; a later issue
   // adds the status/unit/due-time views of DESIGN.md for large nodes.
   Result<void> scan_cases(const std::function<bool(const nlohmann::json& state)>& fn);
+
+  // Entries of the due index (storage/FORMAT.md `due`) with due_at_ms <=
+  // `until_ms`, earliest first, at most `max`.
+  struct DueEntry {
+    std::int64_t due_ms;
+    std::string tracking_number;
+    std::string kind;  // "answer"
+  };
+  Result<std::vector<DueEntry>> due(std::int64_t until_ms, std::size_t max);
+  // The earliest due time in the index, if any.
+  Result<std::optional<std::int64_t>> next_due();
 
   // The case as staff see it: everything but the access hash and sealed data.
   // not_found when absent.
@@ -227,6 +257,10 @@ class NodeStore final : public federation::KeyDirectory {
   // blind index (32 bytes) ‖ tracking number → "": contact data and accounts
   storage::Dbi by_contact_{};
   storage::Dbi blobs_{};  // BLAKE2b-256 of a file (32 bytes) → its bytes
+  // u64 BE due_at_ms ‖ tracking number → kind ("answer"): open cases' deadlines
+  storage::Dbi due_{};
+  Result<void> update_due(storage::WriteTxn& txn, const nlohmann::json& before,
+                          const nlohmann::json& after);
   std::optional<StaffDirectory> staff_;
   std::optional<BeneficiaryDirectory> beneficiaries_;
   std::optional<Outbox> outbox_;

@@ -47,6 +47,7 @@ struct OrgUnit {
   std::optional<std::string> parent;  // empty only for the root
   std::string name_ar, name_en;
   std::string head_title_ar, head_title_en;  // both empty when the file gives none
+  std::string head;                          // the head's staff id; empty when not named
   std::vector<std::string> children;         // in the order of the file
   int depth = 0;                             // 0 for the root
 
@@ -96,6 +97,10 @@ class OrgTree {
   // `unit` and every unit below it, in pre-order (children in file order).
   // Empty when `unit` is unknown.
   std::vector<std::string> subtree(std::string_view unit) const;
+  // True when `unit` has a head to escalate to: the file names the head's
+  // post (head_title) or the person (head). A unit with neither is vacant and
+  // the escalation ladder skips it (node/SLA.md).
+  bool has_head(std::string_view unit) const;
   // The number of units.
   std::size_t size() const { return units_.size(); }
 

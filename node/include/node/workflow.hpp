@@ -17,6 +17,19 @@
 //                                                  objection_review
 //
 //   transfer from in_progress returns the case to `assigned` in the new unit.
+//
+//   escalate (node/SLA.md), by the sweeper on an SLA breach or by staff:
+//
+//     submitted │ assigned │ in_progress ──escalate──▶ assigned   (level + 1, in the
+//                                                                  unit of that level's head)
+//
+//     objection_review ──escalate──▶ objection_review   (level + 1: a late review climbs too)
+//
+//   an escalated case is `assigned` at its new level: the head who now owns
+//   it starts it (or assigns it on), and its new deadline runs meanwhile.
+//   A waiting (paused), answered or closed case is never escalated. Above the
+//   sector head, `case.handed_to_hub` (not an action: the status stays as it
+//   is) marks the hand-off; the node stops escalating the case.
 //   add_note (internal: the beneficiary never sees it) and reply (public) are
 //   allowed in every state but closed and leave the state as it is.
 //   reject is an answer whose outcome is "rejected": the case moves to
@@ -62,6 +75,7 @@ enum class CaseAction {
   kReply,
   kObject,
   kDecideObjection,
+  kEscalate,
 };
 
 inline constexpr CaseStatus kAllStatuses[] = {
@@ -73,7 +87,8 @@ inline constexpr CaseAction kAllActions[] = {
     CaseAction::kAssign,      CaseAction::kStart,  CaseAction::kRequestInfo,
     CaseAction::kProvideInfo, CaseAction::kAnswer, CaseAction::kReject,
     CaseAction::kTransfer,    CaseAction::kClose,  CaseAction::kAddNote,
-    CaseAction::kReply,       CaseAction::kObject, CaseAction::kDecideObjection};
+    CaseAction::kReply,       CaseAction::kObject, CaseAction::kDecideObjection,
+    CaseAction::kEscalate};
 
 std::string_view status_name(CaseStatus status);  // "in_progress"
 std::string_view action_name(CaseAction action);  // "request_info"

@@ -57,6 +57,8 @@ inline nlohmann::json fields_for(CaseAction action) {
       return {{"reason", "الرد لم يحل المشكلة"}};
     case CaseAction::kDecideObjection:
       return {{"outcome", "partly_upheld"}, {"answer", "قبل الاعتراض جزئيًا"}};
+    case CaseAction::kEscalate:
+      return {{"reason", "تأخر الرد"}};
   }
   return nlohmann::json::object();
 }

@@ -511,3 +511,23 @@ TEST_CASE("a key repeated inside one object is refused with its path", "[org]") 
                       "services": [7, {"id": "x", "name": {"ar": "خ", "ar": "خ", "en": "X"},
                       "unit": "S", "default_type": "praise"}]})") == "services[1].name.ar");
 }
+
+TEST_CASE("a unit may name its head, and a unit naming no head is vacant on the ladder", "[org]") {
+  json doc = small_tree();
+  doc["units"][1]["head"] = "dean.a";  // S.A: a person, no title
+  const node::OrgTree tree = parsed(doc);
+  CHECK(tree.unit("S.A")->head == "dean.a");
+  CHECK(tree.unit("S")->head.empty());
+  CHECK(tree.has_head("S"));    // by title
+  CHECK(tree.has_head("S.A"));  // by person
+  CHECK_FALSE(tree.has_head("S.A.1"));
+  CHECK_FALSE(tree.has_head("nowhere"));
+  CHECK(parsed(tree.to_json()) == tree);
+  CHECK(tree.to_json()["units"][1]["head"] == "dean.a");
+
+  for (const json& bad : {json("D"), json(""), json(7), json("dean a")}) {
+    json refused = small_tree();
+    refused["units"][2]["head"] = bad;
+    require_refused(refused, "units[2].head");
+  }
+}

@@ -45,6 +45,9 @@ const std::map<std::pair<CaseStatus, CaseAction>, CaseStatus>& expected_transiti
       {{S::kWaitingForBeneficiary, A::kProvideInfo}, S::kInProgress},
       {{S::kWaitingForBeneficiary, A::kAddNote}, S::kWaitingForBeneficiary},
       {{S::kWaitingForBeneficiary, A::kReply}, S::kWaitingForBeneficiary},
+      {{S::kSubmitted, A::kEscalate}, S::kAssigned},
+      {{S::kAssigned, A::kEscalate}, S::kAssigned},
+      {{S::kInProgress, A::kEscalate}, S::kAssigned},
       {{S::kAnswered, A::kClose}, S::kClosed},
       {{S::kAnswered, A::kAddNote}, S::kAnswered},
       {{S::kAnswered, A::kReply}, S::kAnswered},
@@ -52,6 +55,7 @@ const std::map<std::pair<CaseStatus, CaseAction>, CaseStatus>& expected_transiti
       {{S::kObjectionReview, A::kDecideObjection}, S::kAnswered},
       {{S::kObjectionReview, A::kAddNote}, S::kObjectionReview},
       {{S::kObjectionReview, A::kReply}, S::kObjectionReview},
+      {{S::kObjectionReview, A::kEscalate}, S::kObjectionReview},
   };
   return table;
 }
@@ -83,6 +87,8 @@ json fields_for(CaseAction action) {
       return {{"reason", "لم تصرف المكافأة رغم الرد"}};
     case CaseAction::kDecideObjection:
       return {{"outcome", "upheld"}, {"answer", "قبل الاعتراض وصرفت المكافأة."}};
+    case CaseAction::kEscalate:
+      return {{"reason", "تأخر الرد"}};
   }
   return json::object();
 }

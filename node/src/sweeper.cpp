@@ -1,0 +1,114 @@
+#include "node/sweeper.hpp"
+
+#include <algorithm>
+
+#include "node/time_util.hpp"
+
+namespace tawasul::node {
+
+using nlohmann::json;
+
+Sweeper::Sweeper(NodeStore& store, Writer& writer, const Clock& clock, SweeperOptions options,
+                 federation::Log log)
+    : store_(store),
+      writer_(writer),
+      clock_(clock),
+      options_(std::move(options)),
+      log_(std::move(log)) {
+  if (!log_) log_ = [](std::string_view, std::string_view) {};
+}
+
+Sweeper::~Sweeper() {
+  stop();
+}
+
+void Sweeper::start() {
+  std::lock_guard lock(mutex_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void Sweeper::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Sweeper::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
+bool Sweeper::stopping() const {
+  std::lock_guard lock(mutex_);
+  return stopping_;
+}
+
+void Sweeper::run() {
+  for (;;) {
+    if (stopping()) return;
+    const SweepRound round = run_once(clock_.now_ms());
+    auto wait = options_.idle_wait;
+    if (round.next_due_ms) {
+      const auto until = std::max<std::int64_t>(0, *round.next_due_ms - clock_.now_ms());
+      wait = std::min(wait, std::chrono::milliseconds(until));
+    }
+    // A failing command (no org tree, a storage fault) is tried again after
+    // a pause rather than in a loop that floods the log.
+    if (round.failed > 0) wait = std::max(options_.idle_wait, std::chrono::milliseconds(60'000));
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, wait, [&] { return stopping_ || woken_; });
+    woken_ = false;
+  }
+}
+
+SweepRound Sweeper::run_once(std::int64_t now_ms) {
+  SweepRound round;
+  auto due = store_.due(now_ms, options_.batch_max);
+  if (!due) {
+    log_("error", "sweeper: cannot read the due index: " + due.error().message);
+    return round;
+  }
+  for (const auto& entry : *due) {
+    if (stopping()) break;
+    if (entry.kind != "answer") continue;  // kinds of later issues (warnings, objections)
+    auto done = writer_.execute([&](storage::WriteTxn& txn) -> Result<json> {
+      return store_.escalate_breach(txn, entry.tracking_number, entry.due_ms, now_ms,
+                                    options_.before_commit);
+    });
+    const std::string label =
+        "case " + entry.tracking_number + " (due " + iso8601_utc(entry.due_ms) + ")";
+    if (!done) {
+      ++round.failed;
+      log_("error", "sweeper: " + label + ": cannot escalate: " + done.error().message);
+      continue;
+    }
+    const std::string outcome = (*done)["outcome"];
+    if (outcome == "escalated") {
+      ++round.escalated;
+      log_("info", "sweeper: " + label + " breached; escalated to level " +
+                       std::to_string((*done)["level"].get<int>()) + " (" +
+                       (*done)["unit"].get<std::string>() + ")");
+    } else if (outcome == "handed_to_hub") {
+      ++round.handed_to_hub;
+      log_("info", "sweeper: " + label + " breached above the sector head; handed to the hub");
+    } else {
+      ++round.stale;
+    }
+  }
+  if (due->size() == options_.batch_max && round.failed == 0) {
+    round.next_due_ms = now_ms;  // more may wait
+  } else if (auto next = store_.next_due(); next && *next) {
+    round.next_due_ms = **next;
+  }
+  return round;
+}
+
+}  // namespace tawasul::node

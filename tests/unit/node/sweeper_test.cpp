@@ -1,0 +1,463 @@
+// The SLA sweeper and the escalation ladder (node/sweeper.hpp, node/SLA.md):
+// the due index kept by the fold, breaches escalated exactly once up the org
+// tree to the hand-off to the hub, vacant levels skipped, paused clocks left
+// alone, and a crash between detection and commit that escalates nothing
+// twice after a restart. Real LMDB in a TempDir, a FakeClock, the real
+// writer; no sleeps.
+#include <catch2/catch.hpp>
+
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/envelope.hpp"
+#include "node/clock.hpp"
+#include "node/sweeper.hpp"
+#include "node/workflow.hpp"
+#include "node/writer.hpp"
+#include "node_test_util.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+namespace node = tawasul::node;
+namespace storage = tawasul::storage;
+using namespace tawasul::node::testing;
+using nlohmann::json;
+using node::CaseAction;
+using tawasul::test::TempDir;
+
+constexpr std::int64_t kStart = 1'793'512'800'000;  // 2026-11-01T06:00:00Z, a Sunday
+constexpr std::int64_t kForever = std::numeric_limits<std::int64_t>::max();
+
+json label(const char* ar, const char* en) {
+  return json{{"ar", ar}, {"en", en}};
+}
+
+// KSU (the president) > KSU.SA (the dean) > KSU.SA.FIN (its head); with
+// `vacant_sa`, Student Affairs names no head at all.
+json tree_document(bool vacant_sa = false) {
+  json sa{{"id", "KSU.SA"},
+          {"parent", "KSU"},
+          {"name", label("عمادة شؤون الطلاب", "Deanship of Student Affairs")}};
+  if (!vacant_sa) {
+    sa["head_title"] = label("عميد شؤون الطلاب", "Dean of Student Affairs");
+    sa["head"] = "dean.sa";
+  }
+  json ksu{{"id", "KSU"},
+           {"name", label("جامعة الملك سعود", "King Saud University")},
+           {"head_title", label("مدير الجامعة", "University President")},
+           {"head", "president"}};
+  json fin{{"id", "KSU.SA.FIN"},
+           {"parent", "KSU.SA"},
+           {"name", label("الشؤون المالية للطلاب", "Student Financial Affairs")},
+           {"head_title", label("مدير الشؤون المالية", "Director of Financial Affairs")},
+           {"head", "fin.head"}};
+  json stipend{{"id", "stipend"},
+               {"name", label("المكافأة الشهرية", "Monthly stipend")},
+               {"unit", "KSU.SA.FIN"},
+               {"default_type", "complaint"}};
+  json doc = json::object();
+  doc["version"] = 1;
+  doc["units"] = json::array({ksu, sa, fin});
+  doc["services"] = json::array({stipend});
+  return doc;
+}
+
+struct Site {
+  TempDir dir{"sweeper"};
+  node::Identity id;
+  std::unique_ptr<node::NodeStore> store;
+  std::unique_ptr<node::Writer> writer;
+  node::FakeClock clock{kStart};
+  node::SweeperOptions options;
+
+  explicit Site(bool vacant_sa = false) {
+    init_crypto();
+    id = make_identity(dir.path(), node::Role::kNode, "KSU");
+    open();
+    auto tree = node::OrgTree::parse(tree_document(vacant_sa));
+    REQUIRE(tree);
+    REQUIRE(in_write<bool>(*store, [&](storage::WriteTxn& txn) -> node::Result<bool> {
+      auto r = store->set_org_tree(txn, *tree, clock.now_ms());
+      if (!r) return std::unexpected(r.error());
+      return true;
+    }));
+  }
+  ~Site() { close(); }
+
+  void open() {
+    store = open_store(dir.path(), id);
+    writer = std::make_unique<node::Writer>(store->env());
+    writer->start();
+  }
+  // As a process ending: the writer stops, the environment is closed.
+  void close() {
+    if (writer) writer->stop();
+    writer.reset();
+    store.reset();
+  }
+
+  node::SweepRound sweep() {
+    node::Sweeper sweeper(*store, *writer, clock, options, {});
+    return sweeper.run_once(clock.now_ms());
+  }
+
+  std::string file_routed() {
+    node::FilingRequest request = sample_request();
+    request.service = "stipend";
+    request.route_unit = "KSU.SA.FIN";
+    return file_ok(*store, request, clock.now_ms())["tracking_number"];
+  }
+  node::Result<json> act(const std::string& tn, CaseAction action, const json& fields,
+                         const std::string& by = "emp") {
+    return in_write<json>(*store, [&](storage::WriteTxn& txn) {
+      return store->act_on_case(txn, tn, action, by, fields, clock.now_ms());
+    });
+  }
+  json act_ok(const std::string& tn, CaseAction action, const json& fields) {
+    auto r = act(tn, action, fields);
+    if (!r) FAIL(node::action_name(action) << " failed: " << r.error().message);
+    return *r;
+  }
+  json state(const std::string& tn) {
+    // The stored view, as the fold wrote it.
+    json out;
+    REQUIRE(store->scan_cases([&](const json& s) {
+      if (s["tracking_number"] == tn) out = s;
+      return true;
+    }));
+    return out;
+  }
+  // Every event of the node's chain: (kind, payload).
+  std::vector<std::pair<std::string, json>> events() {
+    std::vector<std::pair<std::string, json>> out;
+    const auto all = store->read_events(id.code, 1, 100000, 1u << 30).value();
+    for (const auto& bytes : all) {
+      auto e = tawasul::crypto::decode_envelope(bytes);
+      REQUIRE(e);
+      out.emplace_back(e->kind, json::parse(e->payload));
+    }
+    return out;
+  }
+  std::vector<std::string> kinds() {
+    std::vector<std::string> out;
+    for (const auto& [kind, payload] : events()) out.push_back(kind);
+    return out;
+  }
+  std::vector<node::NodeStore::DueEntry> due_entries() {
+    return store->due(kForever, 1000).value();
+  }
+  std::int64_t after_working_days(std::int64_t from, int days) {
+    return store->calendar()->add_working_days(from, days);
+  }
+};
+
+std::size_t count_kind(const std::vector<std::string>& kinds, const std::string& kind) {
+  return static_cast<std::size_t>(std::count(kinds.begin(), kinds.end(), kind));
+}
+
+}  // namespace
+
+TEST_CASE("the due index follows each case's running deadline, kept by the fold",
+          "[sweeper][store]") {
+  Site site;
+  const std::string tn = site.file_routed();
+  const std::int64_t due = site.state(tn)["due_at_ms"];
+  CHECK(due == site.after_working_days(kStart, 5));
+  CHECK(site.state(tn)["level"] == 0);
+  CHECK(site.state(tn)["sla"]["level_working_days"] == 3);
+  auto entries = site.due_entries();
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].due_ms == due);
+  CHECK(entries[0].tracking_number == tn);
+  CHECK(entries[0].kind == "answer");
+  CHECK(site.store->due(due - 1, 10).value().empty());
+  CHECK(site.store->next_due().value() == due);
+
+  // An answered case leaves the index.
+  site.act_ok(tn, CaseAction::kStart, {{"assignee", "emp"}});
+  CHECK(site.due_entries().size() == 1);
+  site.act_ok(tn, CaseAction::kAnswer, {{"answer", "تم صرف المكافأة"}});
+  CHECK(site.due_entries().empty());
+  CHECK_FALSE(site.store->next_due().value().has_value());
+}
+
+TEST_CASE("breaches climb the ladder one level at a time, up to the hand-off to the hub",
+          "[sweeper][store]") {
+  Site site;
+  const std::string tn = site.file_routed();
+  site.act_ok(tn, CaseAction::kStart, {{"assignee", "emp"}});
+  const std::int64_t due0 = site.state(tn)["due_at_ms"];
+
+  // Not yet due: nothing happens.
+  site.clock.set(due0 - 1);
+  auto round = site.sweep();
+  CHECK(round.escalated == 0);
+  CHECK(round.next_due_ms == due0);
+
+  // Level 1: the head of the case's own unit.
+  site.clock.set(due0 + 1);
+  round = site.sweep();
+  CHECK(round.escalated == 1);
+  const std::int64_t due1 = site.after_working_days(due0 + 1, 3);
+  auto events = site.events();
+  REQUIRE(events.back().first == "case.escalated");
+  CHECK(events.back().second ==
+        json{{"tracking_number", tn},
+             {"by", "system"},
+             {"level", 1},
+             {"unit", "KSU.SA.FIN"},
+             {"assignee", "fin.head"},
+             {"level_name", label("الشؤون المالية للطلاب", "Student Financial Affairs")},
+             {"reason", "sla_breach"},
+             {"breached_due_ms", due0},
+             {"due_at_ms", due1}});
+  json s = site.state(tn);
+  CHECK(s["status"] == "assigned");
+  CHECK(s["level"] == 1);
+  CHECK(s["level_unit"] == "KSU.SA.FIN");
+  CHECK(s["assignee"] == "fin.head");
+  CHECK(s["due_at_ms"] == due1);
+  REQUIRE(site.due_entries().size() == 1);
+  CHECK(site.due_entries()[0].due_ms == due1);
+
+  // The same instant again: the breach is already escalated.
+  round = site.sweep();
+  CHECK(round.escalated == 0);
+  CHECK(count_kind(site.kinds(), "case.escalated") == 1);
+
+  // Level 2: the dean of Student Affairs, after the level's three working days.
+  site.clock.set(due1 + 1);
+  CHECK(site.sweep().escalated == 1);
+  s = site.state(tn);
+  CHECK(s["level"] == 2);
+  CHECK(s["unit"] == "KSU.SA");
+  CHECK(s["assignee"] == "dean.sa");
+  const std::int64_t due2 = s["due_at_ms"];
+  CHECK(due2 == site.after_working_days(due1 + 1, 3));
+
+  // Level 3: the president, the sector head.
+  site.clock.set(due2 + 1);
+  CHECK(site.sweep().escalated == 1);
+  s = site.state(tn);
+  CHECK(s["level"] == 3);
+  CHECK(s["unit"] == "KSU");
+  CHECK(s["assignee"] == "president");
+  const std::int64_t due3 = s["due_at_ms"];
+
+  // Above the sector head: handed to the hub, and the node stops escalating.
+  site.clock.set(due3 + 1);
+  round = site.sweep();
+  CHECK(round.handed_to_hub == 1);
+  events = site.events();
+  CHECK(events.back().second == json{{"tracking_number", tn},
+                                     {"by", "system"},
+                                     {"level", 4},
+                                     {"reason", "sla_breach"},
+                                     {"breached_due_ms", due3}});
+  CHECK(site.due_entries().empty());
+  site.clock.set(due3 + 30LL * 24 * 3600 * 1000);
+  round = site.sweep();
+  CHECK(round.escalated + round.handed_to_hub == 0);
+
+  CHECK(site.kinds() == std::vector<std::string>{"case.filed", "case.assigned", "case.started",
+                                                 "case.escalated", "case.escalated",
+                                                 "case.escalated", "case.handed_to_hub"});
+
+  // Every step is the beneficiary's to see, with the level's name.
+  auto view = site.store->lookup_case(tn, "").error();  // (no code: not found)
+  CHECK(view.status == 404);
+  json history = node::public_case_view(site.state(tn))["history"];
+  std::vector<json> names;
+  for (const auto& h : history) {
+    if (h["event"] == "escalate" || h["event"] == "handed_to_hub") names.push_back(h["level_name"]);
+  }
+  CHECK(names == std::vector<json>{label("الشؤون المالية للطلاب", "Student Financial Affairs"),
+                                   label("عمادة شؤون الطلاب", "Deanship of Student Affairs"),
+                                   label("جامعة الملك سعود", "King Saud University"),
+                                   label("وزارة التعليم", "Ministry of Education")});
+  CHECK(history.dump().find("fin.head") == std::string::npos);  // no staff identity
+
+  // And each one queued a message.
+  std::vector<json> escalated;
+  const auto messages = site.store->outbox().list(false, 1000).value();
+  for (const auto& m : messages) {
+    if (m["kind"] == "escalated") escalated.push_back(m);
+  }
+  REQUIRE(escalated.size() == 4);
+  CHECK(escalated[0]["text"]["ar"] ==
+        "تم رفع طلبك رقم " + tn + " إلى الشؤون المالية للطلاب لتأخر الرد عليه");
+  CHECK(escalated[0]["text"]["en"] == "Your case " + tn +
+                                          " has been escalated to Student Financial Affairs "
+                                          "because its answer was late");
+  CHECK(site.store->verify().has_value());
+}
+
+TEST_CASE("a vacant level is skipped", "[sweeper][store]") {
+  Site site(/*vacant_sa=*/true);
+  const std::string tn = site.file_routed();
+  site.clock.set(site.state(tn)["due_at_ms"].get<std::int64_t>() + 1);
+  CHECK(site.sweep().escalated == 1);
+  CHECK(site.state(tn)["level"] == 1);
+  site.clock.set(site.state(tn)["due_at_ms"].get<std::int64_t>() + 1);
+  CHECK(site.sweep().escalated == 1);
+  json s = site.state(tn);
+  CHECK(s["level"] == 3);  // level 2, Student Affairs, has no head
+  CHECK(s["unit"] == "KSU");
+  CHECK(s["assignee"] == "president");
+  site.clock.set(s["due_at_ms"].get<std::int64_t>() + 1);
+  CHECK(site.sweep().handed_to_hub == 1);
+  CHECK(site.events().back().second["level"] == 4);
+  CHECK(site.kinds() == std::vector<std::string>{"case.filed", "case.assigned", "case.escalated",
+                                                 "case.escalated", "case.handed_to_hub"});
+}
+
+TEST_CASE("a paused clock is not escalated, and the reply puts the resumed deadline back",
+          "[sweeper][store]") {
+  Site site;
+  const std::string tn = site.file_routed();
+  site.act_ok(tn, CaseAction::kStart, {{"assignee", "emp"}});
+  const std::int64_t due0 = site.state(tn)["due_at_ms"];
+  site.clock.set(site.after_working_days(kStart, 2));
+  site.act_ok(tn, CaseAction::kRequestInfo, {{"question", "ما رقمك الجامعي؟"}});
+  CHECK(site.due_entries().empty());
+
+  site.clock.set(due0 + 10LL * 24 * 3600 * 1000);
+  auto round = site.sweep();
+  CHECK(round.escalated == 0);
+  CHECK(count_kind(site.kinds(), "case.escalated") == 0);
+
+  auto replied = site.act(tn, CaseAction::kProvideInfo, {{"reply", "441234567"}}, "beneficiary");
+  REQUIRE(replied);
+  const std::int64_t resumed = site.state(tn)["due_at_ms"];
+  CHECK(resumed > site.clock.now_ms());
+  auto entries = site.due_entries();
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].due_ms == resumed);
+  CHECK(entries[0].tracking_number == tn);
+  CHECK(site.sweep().escalated == 0);
+  site.clock.set(resumed + 1);
+  CHECK(site.sweep().escalated == 1);
+}
+
+TEST_CASE("a crash between breach detection and commit escalates once after the restart",
+          "[sweeper][store][crash]") {
+  Site site;
+  const std::string tn = site.file_routed();
+  const std::int64_t due0 = site.state(tn)["due_at_ms"];
+  const auto head_before = site.store->head("KSU").value();
+  site.clock.set(due0 + 1);
+
+  // The escalation is appended in the transaction, then the "crash": the
+  // command fails before the commit and the transaction is rolled back.
+  int crashes = 0;
+  site.options.before_commit = [&](std::string_view crashed) -> node::Result<void> {
+    CHECK(crashed == tn);
+    ++crashes;
+    return std::unexpected(node::Error::internal("injected crash before commit"));
+  };
+  auto round = site.sweep();
+  CHECK(crashes == 1);
+  CHECK(round.failed == 1);
+  CHECK(round.escalated == 0);
+  CHECK(site.store->head("KSU").value() == head_before);
+
+  // Restart: the store is closed and opened again from its directory.
+  site.close();
+  site.options.before_commit = {};
+  site.open();
+  CHECK(site.store->head("KSU").value() == head_before);  // read back from disk
+  auto entries = site.due_entries();
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].due_ms == due0);  // the breach is still there to be handled
+
+  round = site.sweep();
+  CHECK(round.escalated == 1);
+  round = site.sweep();
+  CHECK(round.escalated == 0);
+  site.close();
+  site.open();
+  CHECK(site.sweep().escalated == 0);
+  CHECK(count_kind(site.kinds(), "case.escalated") == 1);
+  CHECK(site.events().back().second["breached_due_ms"] == due0);
+  CHECK(site.store->verify().has_value());
+}
+
+TEST_CASE("the fold refuses a replayed breach, and escalations of closed or waiting cases",
+          "[sweeper][store]") {
+  Site site;
+  const std::string tn = site.file_routed();
+  site.clock.set(site.state(tn)["due_at_ms"].get<std::int64_t>() + 1);
+  REQUIRE(site.sweep().escalated == 1);
+  const json breach = site.events().back().second;
+  const auto head = site.store->head("KSU").value();
+
+  // The same breach event once more: its deadline is no longer the case's.
+  auto replayed = in_write<std::uint64_t>(*site.store, [&](storage::WriteTxn& txn) {
+    return site.store->append_local(txn, "case.escalated", breach, site.clock.now_ms());
+  });
+  REQUIRE_FALSE(replayed);
+  CHECK(replayed.error().code == "stale_breach");
+  CHECK(site.store->head("KSU").value() == head);
+
+  // The sweeper's command for a key that has moved on does nothing.
+  auto stale = in_write<json>(*site.store, [&](storage::WriteTxn& txn) {
+    return site.store->escalate_breach(txn, tn, breach["breached_due_ms"].get<std::int64_t>(),
+                                       site.clock.now_ms());
+  });
+  REQUIRE(stale);
+  CHECK((*stale)["outcome"] == "stale");
+  CHECK(site.store->head("KSU").value() == head);
+
+  // Waiting for the beneficiary, answered, closed: no escalation.
+  site.act_ok(tn, CaseAction::kStart, {{"assignee", "fin.head"}});
+  site.act_ok(tn, CaseAction::kRequestInfo, {{"question", "ما رقمك الجامعي؟"}});
+  auto waiting = site.act(tn, CaseAction::kEscalate, {{"reason", "تأخر"}});
+  REQUIRE_FALSE(waiting);
+  CHECK(waiting.error().status == 409);
+  site.act_ok(tn, CaseAction::kProvideInfo, {{"reply", "441234567"}});
+  site.act_ok(tn, CaseAction::kAnswer, {{"answer", "تم الصرف"}});
+  auto answered = site.act(tn, CaseAction::kEscalate, {{"reason", "تأخر"}});
+  REQUIRE_FALSE(answered);
+  CHECK(answered.error().code == "transition_not_allowed");
+  CHECK(site.store->verify().has_value());
+}
+
+TEST_CASE("staff escalate by hand with a reason, and the beneficiary is told", "[sweeper][store]") {
+  Site site;
+  const std::string tn = site.file_routed();
+  site.act_ok(tn, CaseAction::kStart, {{"assignee", "emp"}});
+  site.clock.advance(3600 * 1000);
+  auto missing = site.act(tn, CaseAction::kEscalate, json::object());
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().field == "reason");
+
+  json view = site.act_ok(tn, CaseAction::kEscalate, {{"reason", "يحتاج قرارًا من مدير الإدارة"}});
+  CHECK(view["status"] == "assigned");
+  CHECK(view["level"] == 1);
+  const json event = site.events().back().second;
+  CHECK(event["by"] == "emp");
+  CHECK(event["reason"] == "يحتاج قرارًا من مدير الإدارة");
+  CHECK_FALSE(event.contains("breached_due_ms"));
+  CHECK(event["due_at_ms"] == site.after_working_days(site.clock.now_ms(), 3));
+  CHECK(site.state(tn)["assignee"] == "fin.head");
+  const json message = site.store->outbox().list(false, 1000).value().back();
+  CHECK(message["kind"] == "escalated");
+  CHECK(message["text"]["ar"] == "تم رفع طلبك رقم " + tn + " إلى الشؤون المالية للطلاب لمتابعته");
+
+  // Up to the sector head by hand, then the hand-off; nothing above it.
+  site.act_ok(tn, CaseAction::kEscalate, {{"reason", "ثانيًا"}});
+  site.act_ok(tn, CaseAction::kEscalate, {{"reason", "ثالثًا"}});
+  CHECK(site.state(tn)["assignee"] == "president");
+  site.act_ok(tn, CaseAction::kEscalate, {{"reason", "إلى الوزارة"}});
+  CHECK(site.kinds().back() == "case.handed_to_hub");
+  CHECK(site.due_entries().empty());
+  auto again = site.act(tn, CaseAction::kEscalate, {{"reason", "مرة أخرى"}});
+  REQUIRE_FALSE(again);
+  CHECK(again.error().code == "handed_to_hub");
+}
