@@ -63,6 +63,10 @@ void Sweeper::run() {
     // A failing command (no org tree, a storage fault) is tried again after
     // a pause rather than in a loop that floods the log.
     if (round.failed > 0) wait = std::max(options_.idle_wait, std::chrono::milliseconds(60'000));
+    // A round that found only stale keys made no progress: the key it would
+    // find again is still due, so wait the idle time rather than spin on it.
+    if (round.stale > 0 && round.escalated == 0 && round.handed_to_hub == 0 && round.failed == 0)
+      wait = std::max(wait, options_.idle_wait);
     std::unique_lock lock(mutex_);
     wake_.wait_for(lock, wait, [&] { return stopping_ || woken_; });
     woken_ = false;
