@@ -386,10 +386,8 @@ Result<json> NodeStore::file_case(storage::WriteTxn& txn, const FilingRequest& r
               {"due_at_hijri", hijri_json(due_ms)}};
 }
 
-Result<json> NodeStore::add_attachment(storage::WriteTxn& txn, std::string_view tracking_number,
-                                       const std::string& by, std::string_view name,
-                                       std::string_view bytes, std::int64_t now_ms,
-                                       const Authorize& authorize) {
+Result<json> NodeStore::owned_case(storage::WriteTxn& txn, std::string_view tracking_number,
+                                   const Authorize& authorize) {
   auto value = txn.find(cases_, tracking_number);
   if (!value) return std::unexpected(Error::not_found("no case " + std::string(tracking_number)));
   json state = json::parse(*value);
@@ -401,6 +399,16 @@ Result<json> NodeStore::add_attachment(storage::WriteTxn& txn, std::string_view 
   if (authorize) {
     if (auto allowed = authorize(state); !allowed) return std::unexpected(allowed.error());
   }
+  return state;
+}
+
+Result<json> NodeStore::add_attachment(storage::WriteTxn& txn, std::string_view tracking_number,
+                                       const std::string& by, std::string_view name,
+                                       std::string_view bytes, std::int64_t now_ms,
+                                       const Authorize& authorize) {
+  auto found = owned_case(txn, tracking_number, authorize);
+  if (!found) return std::unexpected(found.error());
+  json state = std::move(*found);
   // The fold checks state, count and duplicates again (for replicated
   // events too); checked here first so a refused file is never written.
   if (state["status"] == "closed") {
@@ -460,17 +468,9 @@ Result<json> NodeStore::add_attachment(storage::WriteTxn& txn, std::string_view 
 Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tracking_number,
                                     CaseAction action, const std::string& by, const json& fields,
                                     std::int64_t now_ms, const Authorize& authorize) {
-  auto value = txn.find(cases_, tracking_number);
-  if (!value) return std::unexpected(Error::not_found("no case " + std::string(tracking_number)));
-  json state = json::parse(*value);
-  if (state["owner"] != identity_.code) {
-    return std::unexpected(Error::conflict(
-        "not_owner", "case " + std::string(tracking_number) + " is owned by " +
-                         state["owner"].get<std::string>() + "; only its owner changes it"));
-  }
-  if (authorize) {
-    if (auto allowed = authorize(state); !allowed) return std::unexpected(allowed.error());
-  }
+  auto found = owned_case(txn, tracking_number, authorize);
+  if (!found) return std::unexpected(found.error());
+  json state = std::move(*found);
   auto status = parse_status(state["status"].get<std::string>());
   if (!status) return std::unexpected(Error::internal("case in unknown state"));
   if (!next_status(*status, action)) return std::unexpected(refusal(*status, action));

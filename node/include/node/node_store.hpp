@@ -235,6 +235,10 @@ class NodeStore final : public federation::KeyDirectory {
       : identity_(std::move(identity)), env_(std::move(env)), log_(std::move(log)) {}
   Result<void> apply(storage::WriteTxn& txn, std::string_view stream, std::uint64_t seq,
                      std::string_view bytes);
+  // The case's state for a change at this node: not_found when absent, 409
+  // not_owner when another node owns it, then `authorize`'s verdict.
+  Result<nlohmann::json> owned_case(storage::WriteTxn& txn, std::string_view tracking_number,
+                                    const Authorize& authorize);
   Result<crypto::Hash256> head_hash(const storage::Txn& txn, std::string_view origin,
                                     std::uint64_t head) const;
   std::optional<federation::EnrolledNode> enrolled(const storage::Txn& txn,
