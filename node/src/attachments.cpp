@@ -1,4 +1,5 @@
 #include "node/attachments.hpp"
+#include "fold_util.hpp"
 
 #include <algorithm>
 #include <array>
@@ -175,14 +176,8 @@ std::string attachment_disposition(std::string_view filename) {
 Result<json> fold_attachment_added(const json& state, const crypto::Event& event,
                                    const json& payload) {
   const std::string kind = event.kind;
-  if (state.is_null()) {
-    return std::unexpected(Error::conflict("unknown_case", kind + " for a case never filed"));
-  }
-  if (state["owner"] != event.origin) {
-    return std::unexpected(Error::conflict("wrong_owner", kind + " from " + event.origin +
-                                                              " for a case owned by " +
-                                                              state["owner"].get<std::string>()));
-  }
+  if (auto origin = check_case_event_origin(state, event); !origin)
+    return std::unexpected(origin.error());
   const std::string status = state["status"];
   if (status == "closed") {
     return std::unexpected(

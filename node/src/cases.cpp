@@ -1,4 +1,5 @@
 #include "node/cases.hpp"
+#include "fold_util.hpp"
 
 #include <algorithm>
 #include <array>
@@ -592,14 +593,8 @@ namespace {
 Result<json> fold_workflow_event(const json& state, const crypto::Event& event, CaseAction action,
                                  const json& payload) {
   const std::string kind = event.kind;
-  if (state.is_null()) {
-    return std::unexpected(Error::conflict("unknown_case", kind + " for a case never filed"));
-  }
-  if (state["owner"] != event.origin) {
-    return std::unexpected(Error::conflict("wrong_owner", kind + " from " + event.origin +
-                                                              " for a case owned by " +
-                                                              state["owner"].get<std::string>()));
-  }
+  if (auto origin = check_case_event_origin(state, event); !origin)
+    return std::unexpected(origin.error());
   auto status = parse_status(state["status"].get<std::string>());
   if (!status) return std::unexpected(Error::internal("case in unknown state"));
   auto next = next_status(*status, action);
