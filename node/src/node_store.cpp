@@ -163,19 +163,38 @@ Result<void> NodeStore::apply(storage::WriteTxn& txn, std::string_view stream, s
 
 namespace {
 
-// The due key of a case view: its running answer deadline, or nothing when
-// the clock does not run (answered, closed, paused, handed to the hub).
-std::optional<std::string> due_key(const json& state) {
-  if (state.is_null() || !state.contains("due_at_ms") || !state["due_at_ms"].is_number_integer())
+// The due key of a case view and what falls due then (storage/FORMAT.md
+// `due`): an open case's running deadline ("answer"); an answered case's
+// objection window ("objection_window"), after which it closes. Nothing
+// while the clock is paused, after the hand-off to the hub, when closed, or
+// for an answer that is final (no window).
+struct DueKey {
+  std::string key;
+  std::string_view kind;
+  bool operator==(const DueKey&) const = default;
+};
+
+std::string due_key_bytes(std::int64_t due_ms, std::string_view tracking) {
+  return storage::encode_u64(static_cast<std::uint64_t>(std::max<std::int64_t>(0, due_ms))) +
+         std::string(tracking);
+}
+
+std::optional<DueKey> due_key(const json& state) {
+  if (state.is_null() || state.contains("sla_paused") || state.contains("handed_to_hub"))
     return std::nullopt;
   const std::string status = state.value("status", "");
-  if (status == "answered" || status == "closed" || state.contains("sla_paused") ||
-      state.contains("handed_to_hub")) {
-    return std::nullopt;
+  const std::string& tracking = state["tracking_number"].get_ref<const std::string&>();
+  if (status == "closed") return std::nullopt;
+  if (status == "answered") {
+    if (!state.contains("objection_deadline_ms") ||
+        !state["objection_deadline_ms"].is_number_integer()) {
+      return std::nullopt;
+    }
+    return DueKey{due_key_bytes(state["objection_deadline_ms"].get<std::int64_t>(), tracking),
+                  kDueObjectionWindow};
   }
-  const auto due = state["due_at_ms"].get<std::int64_t>();
-  return storage::encode_u64(static_cast<std::uint64_t>(std::max<std::int64_t>(0, due))) +
-         state["tracking_number"].get<std::string>();
+  if (!state.contains("due_at_ms") || !state["due_at_ms"].is_number_integer()) return std::nullopt;
+  return DueKey{due_key_bytes(state["due_at_ms"].get<std::int64_t>(), tracking), kDueAnswer};
 }
 
 }  // namespace
@@ -185,10 +204,10 @@ Result<void> NodeStore::update_due(storage::WriteTxn& txn, const json& before, c
   auto new_key = due_key(after);
   if (old_key == new_key) return {};
   if (old_key) {
-    if (auto r = txn.del(due_, *old_key); !r) return std::unexpected(from_storage(r.error()));
+    if (auto r = txn.del(due_, old_key->key); !r) return std::unexpected(from_storage(r.error()));
   }
   if (new_key) {
-    if (auto r = txn.put(due_, *new_key, "answer"); !r)
+    if (auto r = txn.put(due_, new_key->key, new_key->kind); !r)
       return std::unexpected(from_storage(r.error()));
   }
   return {};
@@ -265,14 +284,12 @@ Result<json> NodeStore::escalate_breach(
   const json stale{{"outcome", "stale"}, {"tracking_number", tracking_number}};
   // Inside the write transaction: the key found by the read must still be
   // there, and match the case as it is now.
-  const std::string key =
-      storage::encode_u64(static_cast<std::uint64_t>(std::max<std::int64_t>(0, due_ms))) +
-      std::string(tracking_number);
+  const std::string key = due_key_bytes(due_ms, tracking_number);
   if (!txn.find(due_, key)) return stale;
   auto value = txn.find(cases_, tracking_number);
   if (!value) return stale;
   json state = json::parse(*value);
-  if (state["owner"] != identity_.code || due_key(state) != key) return stale;
+  if (state["owner"] != identity_.code || due_key(state) != DueKey{key, kDueAnswer}) return stale;
   auto status = parse_status(state["status"].get<std::string>());
   if (!status || !next_status(*status, CaseAction::kEscalate)) return stale;
   std::string kind;
@@ -290,6 +307,29 @@ Result<json> NodeStore::escalate_breach(
   out["outcome"] = kind == kCaseHandedToHub ? "handed_to_hub" : "escalated";
   out["seq"] = *appended;
   return out;
+}
+
+Result<json> NodeStore::close_unobjected(
+    storage::WriteTxn& txn, std::string_view tracking_number, std::int64_t due_ms,
+    std::int64_t now_ms, const std::function<Result<void>(std::string_view)>& before_commit) {
+  const json stale{{"outcome", "stale"}, {"tracking_number", tracking_number}};
+  const std::string key = due_key_bytes(due_ms, tracking_number);
+  if (!txn.find(due_, key)) return stale;
+  auto value = txn.find(cases_, tracking_number);
+  if (!value) return stale;
+  const json state = json::parse(*value);
+  if (state["owner"] != identity_.code || due_key(state) != DueKey{key, kDueObjectionWindow})
+    return stale;
+  // The window ends at its deadline: an objection must come before it.
+  if (now_ms < due_ms) return stale;
+  const json payload{
+      {"tracking_number", tracking_number}, {"by", "system"}, {"reason", "objection_window_ended"}};
+  auto appended = append_local(txn, event_kind(CaseAction::kClose), payload, now_ms);
+  if (!appended) return std::unexpected(appended.error());
+  if (before_commit) {
+    if (auto r = before_commit(tracking_number); !r) return std::unexpected(r.error());
+  }
+  return json{{"outcome", "closed"}, {"tracking_number", tracking_number}, {"seq", *appended}};
 }
 
 Result<void> NodeStore::put_index(storage::WriteTxn& txn, const json& index_hex,
@@ -500,7 +540,7 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
     // Within the window the answer opened, one level higher than the level
     // that answered, with that level's own deadline.
     if (!state.contains("objection_deadline_ms") ||
-        now_ms > state["objection_deadline_ms"].get<std::int64_t>()) {
+        now_ms >= state["objection_deadline_ms"].get<std::int64_t>()) {
       return std::unexpected(
           Error::conflict("objection_window_closed",
                           "the time to object to this answer has passed (" +

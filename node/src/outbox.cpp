@@ -31,7 +31,7 @@ struct Message {
   std::string_view en;
 };
 
-constexpr std::array<Message, 12> kMessages = {{
+constexpr std::array<Message, 14> kMessages = {{
     {"case.filed", "received", nullptr,
      "تم استلام طلبك رقم {tn} وسيتم الرد عليه خلال خمسة أيام عمل. يرجى الاحتفاظ برقم الطلب "
      "ورمز الدخول لمتابعته.",
@@ -52,6 +52,14 @@ constexpr std::array<Message, 12> kMessages = {{
      "Your case {tn} has been transferred to another unit, for this reason: {text}"},
     {"case.closed", "closed", nullptr, "تم إغلاق طلبك رقم {tn}. شكرًا لتواصلك معنا.",
      "Your case {tn} has been closed. Thank you for contacting us."},
+    {"case.closed/window_ended", "closed", nullptr,
+     "انتهت مدة الاعتراض على الرد على طلبك رقم {tn} وتم إغلاقه. شكرًا لتواصلك معنا.",
+     "The time to object to the answer on your case {tn} has ended and the case is closed. Thank "
+     "you for contacting us."},
+    // Every closure also invites the beneficiary to rate the service (the
+    // survey itself is a later issue; the invitation is queued now).
+    {"survey", "survey", nullptr, "نرجو تقييم خدمتنا في طلبك رقم {tn}؛ رأيك يساعدنا على التحسين.",
+     "Please rate our service on your case {tn}; your opinion helps us improve."},
     {"case.objected", "objection_received", nullptr,
      "تم استلام اعتراضك على الرد على طلبك رقم {tn}، وسيراجعه مستوى إداري أعلى.",
      "Your objection to the answer on case {tn} has been received and will be reviewed at a "
@@ -186,57 +194,68 @@ Result<Outbox> Outbox::open(storage::Env& env) {
 
 Result<std::uint64_t> Outbox::on_event(storage::WriteTxn& txn, const crypto::Event& event,
                                        const json& payload, const json& state) {
-  const bool by_staff =
-      event.kind == "case.escalated" && payload.value("reason", "") != "sla_breach";
-  const Message* m = message_for(by_staff ? "case.escalated/by_staff" : event.kind);
-  if (m == nullptr) return 0;
+  std::string_view key = event.kind;
+  if (event.kind == "case.escalated" && payload.value("reason", "") != "sla_breach")
+    key = "case.escalated/by_staff";
+  if (event.kind == "case.closed" && payload.value("reason", "") == "objection_window_ended")
+    key = "case.closed/window_ended";
+  const Message* first = message_for(key);
+  if (first == nullptr) return 0;
+  // A closure, by acceptance or by the end of the window, also invites the
+  // beneficiary to the satisfaction survey.
+  std::vector<const Message*> messages{first};
+  if (event.kind == "case.closed") messages.push_back(message_for("survey"));
   const std::string tracking = state.value("tracking_number", "");
   const json& beneficiary = state.contains("beneficiary") ? state["beneficiary"] : json::object();
   const std::string preference = state.value("contact_preference", "any");
   auto channel = choose_channel(preference, beneficiary.contains("phone_sealed"),
                                 beneficiary.contains("email_sealed"));
   if (!channel) return 0;  // no way to reach them (filing requires one; older data may not)
-  std::string quoted;
-  std::string quoted_en;  // for a quote given per language ({ar, en})
-  if (m->quote != nullptr && payload.contains(m->quote) && payload[m->quote].is_string()) {
-    quoted = quote(payload[m->quote].get<std::string>(), kQuoteMaxChars);
-    quoted_en = quoted;
-  } else if (m->quote != nullptr && payload.contains(m->quote) && payload[m->quote].is_object()) {
-    quoted = quote(payload[m->quote].value("ar", ""), kQuoteMaxChars);
-    quoted_en = quote(payload[m->quote].value("en", ""), kQuoteMaxChars);
-  }
+  std::uint64_t last_id = 0;
+  for (const Message* m : messages) {
+    std::string quoted;
+    std::string quoted_en;  // for a quote given per language ({ar, en})
+    if (m->quote != nullptr && payload.contains(m->quote) && payload[m->quote].is_string()) {
+      quoted = quote(payload[m->quote].get<std::string>(), kQuoteMaxChars);
+      quoted_en = quoted;
+    } else if (m->quote != nullptr && payload.contains(m->quote) && payload[m->quote].is_object()) {
+      quoted = quote(payload[m->quote].value("ar", ""), kQuoteMaxChars);
+      quoted_en = quote(payload[m->quote].value("en", ""), kQuoteMaxChars);
+    }
 
-  std::uint64_t last = 0;
-  if (auto v = txn.find(meta_, kOutboxSeqKey)) {
-    if (v->size() != 8) return std::unexpected(Error::internal("outbox_seq is not 8 bytes"));
-    last = storage::decode_u64(*v);
-  }
-  const std::uint64_t id = last + 1;
-  if (auto r = txn.put(meta_, kOutboxSeqKey, storage::encode_u64(id)); !r)
-    return std::unexpected(from_storage(r.error()));
+    std::uint64_t last = 0;
+    if (auto v = txn.find(meta_, kOutboxSeqKey)) {
+      if (v->size() != 8) return std::unexpected(Error::internal("outbox_seq is not 8 bytes"));
+      last = storage::decode_u64(*v);
+    }
+    const std::uint64_t id = last + 1;
+    if (auto r = txn.put(meta_, kOutboxSeqKey, storage::encode_u64(id)); !r)
+      return std::unexpected(from_storage(r.error()));
 
-  const auto now = static_cast<std::int64_t>(event.time_ms);
-  json entry{{"id", id},
-             {"tracking_number", tracking},
-             {"kind", m->kind},
-             {"event", event.kind},
-             {"event_seq", event.seq},
-             {"channel", *channel},
-             // A voice call is never offered to those who asked for written
-             // replies or no calls, nor without a phone.
-             {"voice_allowed", preference == "any" && beneficiary.contains("phone_sealed")},
-             {"text", json{{"ar", fill(m->ar, tracking, quoted)},
-                           {"en", fill(m->en, tracking, quoted_en)}}},
-             {"case_status", state.value("status", "")},
-             {"created_at_ms", now},
-             {"status", "pending"},
-             {"attempts", 0},
-             {"next_attempt_ms", now}};
-  if (state.contains("language_preference") && state["language_preference"].is_string())
-    entry["language_preference"] = state["language_preference"];
-  // Ids only grow, so a new message is always the last key.
-  if (auto r = put(txn, pending_, id, entry, MDB_APPEND); !r) return std::unexpected(r.error());
-  return id;
+    const auto now = static_cast<std::int64_t>(event.time_ms);
+    json entry{{"id", id},
+               {"tracking_number", tracking},
+               {"kind", m->kind},
+               {"event", event.kind},
+               {"event_seq", event.seq},
+               {"channel", *channel},
+               // A voice call is never offered to those who asked for written
+               // replies or no calls, nor without a phone.
+               {"voice_allowed", preference == "any" && beneficiary.contains("phone_sealed")},
+               {"text", json{{"ar", fill(m->ar, tracking, quoted)},
+                             {"en", fill(m->en, tracking, quoted_en)}}},
+               {"case_status", state.value("status", "")},
+               {"created_at_ms", now},
+               {"status", "pending"},
+               {"attempts", 0},
+               {"next_attempt_ms", now}};
+    if (state.contains("language_preference") && state["language_preference"].is_string())
+      entry["language_preference"] = state["language_preference"];
+    // Ids only grow, so a new message is always the last key.
+    if (auto r = put(txn, pending_, id, entry, MDB_APPEND); !r) return std::unexpected(r.error());
+    last_id = id;
+  }
+  return last_id;
 }
 
 Result<bool> Outbox::record_delivered(storage::WriteTxn& txn, std::uint64_t id) {

@@ -65,7 +65,8 @@ void Sweeper::run() {
     if (round.failed > 0) wait = std::max(options_.idle_wait, std::chrono::milliseconds(60'000));
     // A round that found only stale keys made no progress: the key it would
     // find again is still due, so wait the idle time rather than spin on it.
-    if (round.stale > 0 && round.escalated == 0 && round.handed_to_hub == 0 && round.failed == 0)
+    if (round.stale > 0 && round.escalated == 0 && round.handed_to_hub == 0 && round.closed == 0 &&
+        round.failed == 0)
       wait = std::max(wait, options_.idle_wait);
     std::unique_lock lock(mutex_);
     wake_.wait_for(lock, wait, [&] { return stopping_ || woken_; });
@@ -82,8 +83,18 @@ SweepRound Sweeper::run_once(std::int64_t now_ms) {
   }
   for (const auto& entry : *due) {
     if (stopping()) break;
-    if (entry.kind != "answer") continue;  // kinds of later issues (warnings, objections)
+    const bool window = entry.kind == kDueObjectionWindow;
+    if (!window && entry.kind != kDueAnswer) {
+      ++round.failed;  // a kind this version does not know: left for the operator
+      log_("error",
+           "sweeper: case " + entry.tracking_number + ": unknown due kind '" + entry.kind + "'");
+      continue;
+    }
     auto done = writer_.execute([&](storage::WriteTxn& txn) -> Result<json> {
+      if (window) {
+        return store_.close_unobjected(txn, entry.tracking_number, entry.due_ms, now_ms,
+                                       options_.before_commit);
+      }
       return store_.escalate_breach(txn, entry.tracking_number, entry.due_ms, now_ms,
                                     options_.before_commit);
     });
@@ -91,7 +102,8 @@ SweepRound Sweeper::run_once(std::int64_t now_ms) {
         "case " + entry.tracking_number + " (due " + iso8601_utc(entry.due_ms) + ")";
     if (!done) {
       ++round.failed;
-      log_("error", "sweeper: " + label + ": cannot escalate: " + done.error().message);
+      log_("error", "sweeper: " + label + ": cannot " + (window ? "close" : "escalate") + ": " +
+                        done.error().message);
       continue;
     }
     const std::string outcome = (*done)["outcome"];
@@ -103,6 +115,9 @@ SweepRound Sweeper::run_once(std::int64_t now_ms) {
     } else if (outcome == "handed_to_hub") {
       ++round.handed_to_hub;
       log_("info", "sweeper: " + label + " breached above the sector head; handed to the hub");
+    } else if (outcome == "closed") {
+      ++round.closed;
+      log_("info", "sweeper: " + label + ": the objection window ended; closed");
     } else {
       ++round.stale;
     }

@@ -104,6 +104,11 @@ bool is_objection_outcome(std::string_view outcome);
 inline constexpr int kObjectionWorkingDays = 10;
 inline constexpr int kLevelWorkingDays = 3;
 
+// What falls due at a key of the due index (storage/FORMAT.md `due`): the
+// running deadline of an open case, or the end of an answer's objection window.
+inline constexpr std::string_view kDueAnswer = "answer";
+inline constexpr std::string_view kDueObjectionWindow = "objection_window";
+
 // Folds `event` into `state` (null for a case not seen yet) and returns the new
 // state. Refuses events that do not fit the case (e.g. filing it twice).
 Result<nlohmann::json> fold_case_event(const nlohmann::json& state, const crypto::Event& event,

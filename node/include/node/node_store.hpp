@@ -138,6 +138,15 @@ class NodeStore final : public federation::KeyDirectory {
       storage::WriteTxn& txn, std::string_view tracking_number, std::int64_t due_ms,
       std::int64_t now_ms, const std::function<Result<void>(std::string_view)>& before_commit = {});
 
+  // The sweeper's command for an objection window that has ended: if the
+  // due key (due_ms, tracking) is still the case's — answered, the very
+  // window still current — closes the case (`case.closed` {by: "system",
+  // reason: "objection_window_ended"}), which queues the survey invitation.
+  // Returns {"outcome": "closed" | "stale", …}; `before_commit` as above.
+  Result<nlohmann::json> close_unobjected(
+      storage::WriteTxn& txn, std::string_view tracking_number, std::int64_t due_ms,
+      std::int64_t now_ms, const std::function<Result<void>(std::string_view)>& before_commit = {});
+
   // Replaces the node's organisation tree (writes are audited). Units that
   // open cases still point at must remain: refuses otherwise.
   // Links a case of this node to a beneficiary account, the access code
@@ -176,7 +185,7 @@ class NodeStore final : public federation::KeyDirectory {
   struct DueEntry {
     std::int64_t due_ms;
     std::string tracking_number;
-    std::string kind;  // "answer"
+    std::string kind;  // kDueAnswer, kDueObjectionWindow
   };
   Result<std::vector<DueEntry>> due(std::int64_t until_ms, std::size_t max);
   // The earliest due time in the index, if any.

@@ -78,8 +78,10 @@ class Outbox {
   // --- writes: inside a write transaction ---
 
   // The fold's hook: queues the message `event` (already folded into
-  // `state`, the case's new view) gives the beneficiary, if any. Returns the
-  // new message's id, or 0 when the event notifies no one.
+  // `state`, the case's new view) gives the beneficiary, if any — a closure
+  // gives two: the closing message and the survey invitation (kind
+  // "survey"). Returns the last new message's id, or 0 when the event
+  // notifies no one.
   Result<std::uint64_t> on_event(storage::WriteTxn& txn, const crypto::Event& event,
                                  const nlohmann::json& payload, const nlohmann::json& state);
 

@@ -1,4 +1,5 @@
-// The Sweeper: escalates cases whose deadline has passed (node/SLA.md).
+// The Sweeper: escalates cases whose deadline has passed, and closes
+// answered cases whose objection window has ended (node/SLA.md).
 //
 // One thread of its own, started by the daemon at sector nodes and stopped
 // before the writer (like the Notifier). Each round (run_once) reads the due
@@ -7,7 +8,9 @@
 // command per key. Inside the write transaction that command re-reads the
 // case, checks that the very key it found is still there and still the
 // case's running deadline, computes the next rung from the org tree and
-// appends `case.escalated` (or `case.handed_to_hub` above the sector head).
+// appends `case.escalated` (or `case.handed_to_hub` above the sector head;
+// `case.closed` for an objection window, whose key is of kind
+// kDueObjectionWindow).
 // The fold moves the key in the same transaction, so event and index change
 // commit together: a breach is escalated exactly once, and a crash before the
 // commit leaves the key for the next round (after a restart).
@@ -48,6 +51,7 @@ struct SweeperOptions {
 struct SweepRound {
   std::size_t escalated = 0;
   std::size_t handed_to_hub = 0;
+  std::size_t closed = 0;  // objection windows that ended
   std::size_t stale = 0;   // the key had moved when the command ran
   std::size_t failed = 0;  // the command failed (left for the next round)
   std::optional<std::int64_t> next_due_ms;

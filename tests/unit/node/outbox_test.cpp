@@ -187,7 +187,8 @@ TEST_CASE("an aborted transaction leaves no message and uses no id", "[outbox]")
   CHECK(pending[0]["id"] == 1);
 }
 
-TEST_CASE("each event the beneficiary hears about queues one message with its texts", "[outbox]") {
+TEST_CASE("each event the beneficiary hears about queues its messages with their texts",
+          "[outbox]") {
   Site site;
   const std::string tn = site.file_case();
   // id -> (kind, ar, en), written out here independently of outbox.cpp.
@@ -199,7 +200,8 @@ TEST_CASE("each event the beneficiary hears about queues one message with its te
   };
   std::vector<Expected> expected = {{"received", received_ar(tn), received_en(tn), "submitted"}};
 
-  auto step = [&](CaseAction action, const json& fields, std::optional<Expected> message) {
+  auto step = [&](CaseAction action, const json& fields, std::optional<Expected> message,
+                  std::optional<Expected> second = std::nullopt) {
     const auto before = site.pending().size();
     site.act(tn, action, fields);
     INFO(node::action_name(action));
@@ -207,8 +209,9 @@ TEST_CASE("each event the beneficiary hears about queues one message with its te
       CHECK(site.pending().size() == before);
       return;
     }
-    REQUIRE(site.pending().size() == before + 1);
+    REQUIRE(site.pending().size() == before + (second ? 2 : 1));
     expected.push_back(*message);
+    if (second) expected.push_back(*second);
   };
   // Staff routine and internal notes: nothing for the beneficiary.
   step(CaseAction::kAssign, {{"unit", "KSU.REG"}}, std::nullopt);
@@ -238,9 +241,13 @@ TEST_CASE("each event the beneficiary hears about queues one message with its te
   step(CaseAction::kAnswer, {{"answer", "تم صرف المكافأة اليوم."}},
        Expected{"answered", "تم الرد على طلبك رقم " + tn + "، ونص الرد: تم صرف المكافأة اليوم.",
                 "Your case " + tn + " has been answered: تم صرف المكافأة اليوم.", "answered"});
+  // A closure also invites the beneficiary to the satisfaction survey.
   step(CaseAction::kClose, {{"reason", "accepted"}},
        Expected{"closed", "تم إغلاق طلبك رقم " + tn + ". شكرًا لتواصلك معنا.",
-                "Your case " + tn + " has been closed. Thank you for contacting us.", "closed"});
+                "Your case " + tn + " has been closed. Thank you for contacting us.", "closed"},
+       Expected{"survey", "نرجو تقييم خدمتنا في طلبك رقم " + tn + "؛ رأيك يساعدنا على التحسين.",
+                "Please rate our service on your case " + tn + "; your opinion helps us improve.",
+                "closed"});
 
   const std::string rejected_tn = site.file_case(sample_request("طلب خارج الاختصاص"));
   site.act(rejected_tn, CaseAction::kReject, {{"reason", "الطلب من اختصاص وزارة أخرى"}});

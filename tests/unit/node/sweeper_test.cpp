@@ -179,10 +179,18 @@ TEST_CASE("the due index follows each case's running deadline, kept by the fold"
   CHECK(site.store->due(due - 1, 10).value().empty());
   CHECK(site.store->next_due().value() == due);
 
-  // An answered case leaves the index.
+  // An answered case's key moves to the end of its objection window; a
+  // closed case leaves the index.
   site.act_ok(tn, CaseAction::kStart, {{"assignee", "emp"}});
   CHECK(site.due_entries().size() == 1);
   site.act_ok(tn, CaseAction::kAnswer, {{"answer", "تم صرف المكافأة"}});
+  const std::int64_t window = site.state(tn)["objection_deadline_ms"];
+  CHECK(window == site.after_working_days(kStart, 10));
+  entries = site.due_entries();
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].due_ms == window);
+  CHECK(entries[0].kind == "objection_window");
+  site.act_ok(tn, CaseAction::kClose, {{"reason", "accepted"}});
   CHECK(site.due_entries().empty());
   CHECK_FALSE(site.store->next_due().value().has_value());
 }
@@ -460,4 +468,89 @@ TEST_CASE("staff escalate by hand with a reason, and the beneficiary is told", "
   auto again = site.act(tn, CaseAction::kEscalate, {{"reason", "مرة أخرى"}});
   REQUIRE_FALSE(again);
   CHECK(again.error().code == "handed_to_hub");
+}
+
+TEST_CASE("the sweeper closes an answer once its objection window ends, and invites the survey",
+          "[sweeper][store]") {
+  Site site;
+  const std::string tn = site.file_routed();
+  site.act_ok(tn, CaseAction::kStart, {{"assignee", "emp"}});
+  site.act_ok(tn, CaseAction::kAnswer, {{"answer", "تم صرف المكافأة"}});
+  const std::int64_t window = site.state(tn)["objection_deadline_ms"];
+
+  // One millisecond before the end of the window the case stays answered;
+  // the beneficiary may still object then.
+  site.clock.set(window - 1);
+  auto round = site.sweep();
+  CHECK(round.closed == 0);
+  CHECK(site.state(tn)["status"] == "answered");
+
+  // At the end of the window: closed by the system, exactly once.
+  site.clock.set(window);
+  round = site.sweep();
+  CHECK(round.closed == 1);
+  CHECK(round.escalated == 0);
+  CHECK(site.state(tn)["status"] == "closed");
+  const auto [kind, payload] = site.events().back();
+  CHECK(kind == "case.closed");
+  CHECK(payload["by"] == "system");
+  CHECK(payload["reason"] == "objection_window_ended");
+  CHECK(site.sweep().closed == 0);
+  CHECK(site.due_entries().empty());
+  CHECK(count_kind(site.kinds(), "case.closed") == 1);
+
+  // The beneficiary hears that the case closed, then gets the survey invitation.
+  const auto pending = site.store->outbox().list(false, 1000).value();
+  REQUIRE(pending.size() >= 2);
+  CHECK(pending[pending.size() - 2]["kind"] == "closed");
+  CHECK(pending[pending.size() - 2]["text"]["en"] ==
+        "The time to object to the answer on your case " + tn +
+            " has ended and the case is closed. Thank you for contacting us.");
+  CHECK(pending.back()["kind"] == "survey");
+  CHECK(pending.back()["event"] == "case.closed");
+
+  // An objection now is refused: the window is over.
+  auto late = site.act(tn, CaseAction::kObject, {{"reason", "لم يصلني المبلغ"}}, "beneficiary");
+  REQUIRE_FALSE(late);
+  CHECK(late.error().status == 409);
+}
+
+TEST_CASE("an objection inside the window keeps the case open, and a crash does not close twice",
+          "[sweeper][store][crash]") {
+  Site site;
+  const std::string tn = site.file_routed();
+  site.act_ok(tn, CaseAction::kStart, {{"assignee", "emp"}});
+  site.act_ok(tn, CaseAction::kAnswer, {{"answer", "تم صرف المكافأة"}});
+  const std::int64_t window = site.state(tn)["objection_deadline_ms"];
+
+  SECTION("an objection at the last moment moves the key to the review's deadline") {
+    site.clock.set(window - 1);
+    REQUIRE(site.act(tn, CaseAction::kObject, {{"reason", "لم يصلني المبلغ"}}, "beneficiary"));
+    site.clock.set(window);
+    CHECK(site.sweep().closed == 0);
+    CHECK(site.state(tn)["status"] == "objection_review");
+    auto entries = site.due_entries();
+    REQUIRE(entries.size() == 1);
+    CHECK(entries[0].kind == "answer");
+    CHECK(entries[0].due_ms == site.state(tn)["due_at_ms"]);
+  }
+  SECTION("a crash before the commit closes nothing, and the restart closes once") {
+    const auto head_before = site.store->head("KSU").value();
+    site.clock.set(window + 1);
+    site.options.before_commit = [](std::string_view) -> node::Result<void> {
+      return std::unexpected(node::Error::internal("injected crash before commit"));
+    };
+    auto round = site.sweep();
+    CHECK(round.failed == 1);
+    CHECK(round.closed == 0);
+    site.close();
+    site.options.before_commit = {};
+    site.open();
+    CHECK(site.store->head("KSU").value() == head_before);
+    CHECK(site.state(tn)["status"] == "answered");
+    CHECK(site.sweep().closed == 1);
+    CHECK(site.sweep().closed == 0);
+    CHECK(count_kind(site.kinds(), "case.closed") == 1);
+    CHECK(site.store->verify().has_value());
+  }
 }
