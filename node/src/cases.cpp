@@ -587,6 +587,26 @@ bool is_action_field(CaseAction action, std::string_view field) {
 
 namespace {
 
+// Checks the rung of the ladder an escalation or an objection moves a case
+// to: `unit` (whose head now holds it), `assignee` (that head, or null) and
+// `level_name` {ar, en}. The error names what is wrong.
+std::expected<void, std::string> read_rung(const json& payload) {
+  if (!payload.contains("unit") || !payload["unit"].is_string() ||
+      payload["unit"].get_ref<const std::string&>().empty()) {
+    return std::unexpected("lacks unit");
+  }
+  if (payload.contains("assignee") && !payload["assignee"].is_null() &&
+      !payload["assignee"].is_string()) {
+    return std::unexpected("has an invalid assignee");
+  }
+  const json& name = payload.contains("level_name") ? payload["level_name"] : json();
+  if (!name.is_object() || !name.contains("ar") || !name["ar"].is_string() ||
+      !name.contains("en") || !name["en"].is_string()) {
+    return std::unexpected("lacks level_name {ar, en}");
+  }
+  return {};
+}
+
 // Applies a workflow event to a filed case: checks that the origin owns the
 // case, that the state machine allows the action (workflow.hpp) and that the
 // payload carries what the action needs; returns the new state.
@@ -698,25 +718,45 @@ Result<json> fold_workflow_event(const json& state, const crypto::Event& event, 
     }
     case CaseAction::kObject: {
       // One record per objection, linked to the case; the case reopens one
-      // level higher with the level's own deadline.
+      // level higher — with the unit and head of that rung of the ladder,
+      // computed by the owner as for an escalation — and that level's deadline.
       for (const char* key : {"objection", "level", "due_at_ms"}) {
         if (!payload.contains(key) || !payload[key].is_number_integer())
           return malformed(std::string("lacks ") + key);
       }
+      if (payload["level"].get<int>() <= state.value("level", 0) ||
+          payload["level"].get<int>() > kOrgDepthMax + 1) {
+        return malformed("has an invalid level");
+      }
       if (!s.contains("objections")) s["objections"] = json::array();
       if (payload["objection"].get<std::size_t>() != s["objections"].size() + 1)
         return malformed("numbers its objection out of turn");
-      s["objections"].push_back(json{{"number", payload["objection"]},
-                                     {"reason", payload["reason"]},
-                                     {"at_ms", event.time_ms},
-                                     {"level", payload["level"]},
-                                     {"answer", s.value("answer", json())},
-                                     {"answer_by", s.value("answered_by", json())},
-                                     {"status", "open"}});
+      json record{{"number", payload["objection"]},
+                  {"reason", payload["reason"]},
+                  {"at_ms", event.time_ms},
+                  {"level", payload["level"]},
+                  {"answer", s.value("answer", json())},
+                  {"answer_by", s.value("answered_by", json())},
+                  {"status", "open"}};
+      // The rung that reviews it; absent above the sector head (the review
+      // goes to the hub with the hand-off that follows in the same commit).
+      if (payload.contains("unit")) {
+        auto rung = read_rung(payload);
+        if (!rung) return malformed(rung.error());
+        s["level_unit"] = payload["unit"];
+        s["unit"] = payload["unit"];
+        s["assignee"] = payload.contains("assignee") ? payload["assignee"] : json();
+        record["unit"] = payload["unit"];
+        record["level_name"] = payload["level_name"];
+        entry["level_name"] = payload["level_name"];
+      }
+      s["objections"].push_back(std::move(record));
       s["level"] = payload["level"];
       s["due_at_ms"] = payload["due_at_ms"];
       s.erase("objection_deadline_ms");
       entry["objection"] = payload["objection"];
+      entry["level"] = payload["level"];
+      entry["due_at_ms"] = payload["due_at_ms"];
       break;
     }
     case CaseAction::kEscalate: {
@@ -743,21 +783,10 @@ Result<json> fold_workflow_event(const json& state, const crypto::Event& event, 
           payload["level"].get<int>() <= level || payload["level"].get<int>() > kOrgDepthMax + 1) {
         return malformed("has an invalid level");
       }
-      if (!payload.contains("unit") || !payload["unit"].is_string() ||
-          payload["unit"].get_ref<const std::string&>().empty()) {
-        return malformed("lacks unit");
-      }
-      if (payload.contains("assignee") && !payload["assignee"].is_null() &&
-          !payload["assignee"].is_string()) {
-        return malformed("has an invalid assignee");
-      }
+      if (auto rung = read_rung(payload); !rung) return malformed(rung.error());
       if (!payload.contains("due_at_ms") || !payload["due_at_ms"].is_number_integer())
         return malformed("lacks due_at_ms");
-      const json& name = payload.contains("level_name") ? payload["level_name"] : json();
-      if (!name.is_object() || !name.contains("ar") || !name["ar"].is_string() ||
-          !name.contains("en") || !name["en"].is_string()) {
-        return malformed("lacks level_name {ar, en}");
-      }
+      const json& name = payload["level_name"];
       s["level"] = payload["level"];
       s["level_unit"] = payload["unit"];
       s["unit"] = payload["unit"];
@@ -911,6 +940,12 @@ json public_case_view(const json& state) {
     for (const char* field : {"question", "reply", "answer", "reason", "text", "attachment",
                               "outcome", "objection", "level", "level_name"}) {
       if (h.contains(field)) entry[field] = h[field];
+    }
+    // The deadline a step set (an escalation, an objection, a resumed clock),
+    // in both calendars.
+    if (h.contains("due_at_ms") && h["due_at_ms"].is_number_integer()) {
+      entry["due_at"] = iso8601_utc(h["due_at_ms"].get<std::int64_t>());
+      entry["due_at_hijri"] = hijri_json(h["due_at_ms"].get<std::int64_t>());
     }
     // Who added a file: the beneficiary or "staff", never which member.
     if (event == "attachment_added")

@@ -526,6 +526,7 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
   json payload = fields;
   payload["tracking_number"] = tracking_number;
   payload["by"] = by;
+  std::string objection_rung;  // the kind of the objection's rung (kObject only)
   // The SLA clock (node/SLA.md): asking the beneficiary pauses it with the
   // working time left; their reply resumes it with a new due time. Both are
   // computed here, with this node's calendar, and carried by the event.
@@ -550,12 +551,26 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
                               ")"));
     }
     const std::size_t previous = state.contains("objections") ? state["objections"].size() : 0;
+    // The review goes to the next rung of the ladder (its unit and head, a
+    // vacant level skipped), exactly as an escalation would climb; above the
+    // sector head it goes to the hub, with the hand-off appended below.
+    auto rung = next_level(state, now_ms, objection_rung);
+    if (!rung && rung.error().code == "no_org_tree") {
+      // A node without its tree yet still hears the objection: one level
+      // up, in the case's own unit (coordinators route it).
+      objection_rung.clear();
+      rung = json{{"level", state.value("level", 0) + 1}};
+    }
+    if (!rung) return std::unexpected(rung.error());
+    if (!rung->contains("due_at_ms")) {
+      const int window = state.contains("sla")
+                             ? state["sla"].value("level_working_days", kLevelWorkingDays)
+                             : kLevelWorkingDays;
+      (*rung)["due_at_ms"] = cal->add_working_days(now_ms, window);
+    }
+    rung->erase("tracking_number");
+    payload.update(*rung);
     payload["objection"] = previous + 1;
-    payload["level"] = state.value("level", 0) + 1;
-    const int window = state.contains("sla")
-                           ? state["sla"].value("level_working_days", kLevelWorkingDays)
-                           : kLevelWorkingDays;
-    payload["due_at_ms"] = cal->add_working_days(now_ms, window);
   } else if (action == CaseAction::kDecideObjection) {
     if (!fields.contains("outcome") || !fields["outcome"].is_string() ||
         !is_objection_outcome(fields["outcome"].get<std::string>())) {
@@ -595,6 +610,15 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
   }
   auto appended = append_local(txn, kind, payload, now_ms);
   if (!appended) return std::unexpected(appended.error());
+  if (objection_rung == kCaseHandedToHub) {
+    // An objection to the sector head's answer is reviewed at the ministry.
+    const json hand_off{{"tracking_number", tracking_number},
+                        {"by", "system"},
+                        {"level", payload["level"]},
+                        {"reason", "objection_above_sector"}};
+    if (auto r = append_local(txn, kCaseHandedToHub, hand_off, now_ms); !r)
+      return std::unexpected(r.error());
+  }
   auto updated = txn.find(cases_, tracking_number);
   if (!updated) return std::unexpected(Error::internal("case vanished after its event"));
   return public_case_view(json::parse(*updated));

@@ -15,8 +15,11 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/envelope.hpp"
+#include "node/calendar.hpp"
+#include "node/cases.hpp"
 #include "node/clock.hpp"
 #include "node/sweeper.hpp"
+#include "node/time_util.hpp"
 #include "node/workflow.hpp"
 #include "node/writer.hpp"
 #include "node_test_util.hpp"
@@ -553,4 +556,167 @@ TEST_CASE("an objection inside the window keeps the case open, and a crash does 
     CHECK(count_kind(site.kinds(), "case.closed") == 1);
     CHECK(site.store->verify().has_value());
   }
+}
+
+// The issue's scenario (issue 4, "Done when"): one case, on a fake clock,
+// from filing through two breaches and two objections up the ladder of the
+// Site's tree — Student Financial Affairs (its director) > Student Affairs
+// (the dean) > the university (the president, head of the sector) — and on
+// to the ministry. The whole event sequence is asserted, payload by payload.
+TEST_CASE("one case through two breaches and two objections, up to the sector head and beyond",
+          "[sweeper][store][scenario]") {
+  Site site;
+  const std::string tn = site.file_routed();  // filed and routed to KSU.SA.FIN
+  const json sla = site.state(tn)["sla"];
+  CHECK(sla["answer_working_days"] == 5);
+  CHECK(sla["level_working_days"] == 3);
+  CHECK(sla["objection_working_days"] == 10);
+  const std::int64_t due0 = site.state(tn)["due_at_ms"];
+  CHECK(due0 == site.after_working_days(kStart, 5));
+
+  // Breach 1: nobody answered within five working days; the director of the
+  // case's unit (level 1) holds it now.
+  site.clock.set(due0);
+  CHECK(site.sweep().escalated == 1);
+  const std::int64_t t1 = due0;
+  const std::int64_t due1 = site.after_working_days(t1, 3);
+
+  // The director answers on the next working day.
+  site.clock.set(site.after_working_days(t1, 1));
+  const std::int64_t t_answer = site.clock.now_ms();
+  REQUIRE(site.act(tn, CaseAction::kStart, {{"assignee", "fin.head"}}, "fin.head"));
+  REQUIRE(site.act(tn, CaseAction::kAnswer, {{"answer", "صرفت المكافأة"}}, "fin.head"));
+  const std::int64_t window1 = site.after_working_days(t_answer, 10);
+  CHECK(site.state(tn)["objection_deadline_ms"] == window1);
+
+  // Objection 1, two days later: one level higher — the dean of Student
+  // Affairs — with the level's three working days.
+  site.clock.set(site.after_working_days(t_answer, 2));
+  const std::int64_t t_obj1 = site.clock.now_ms();
+  REQUIRE(site.act(tn, CaseAction::kObject, {{"reason", "لم يصلني المبلغ"}}, "beneficiary"));
+  const std::int64_t due2 = site.after_working_days(t_obj1, 3);
+  json s = site.state(tn);
+  CHECK(s["status"] == "objection_review");
+  CHECK(s["unit"] == "KSU.SA");
+  CHECK(s["assignee"] == "dean.sa");
+  CHECK(s["objections"][0]["answer_by"] == "fin.head");
+
+  // Breach 2: the dean lets the review run late; it climbs to the
+  // president, head of the sector (level 3), and stays a review.
+  site.clock.set(due2);
+  CHECK(site.sweep().escalated == 1);
+  const std::int64_t due3 = site.after_working_days(due2, 3);
+  CHECK(site.state(tn)["status"] == "objection_review");
+
+  // The author of the answer may not decide the objection to it.
+  auto own = site.act(tn, CaseAction::kDecideObjection,
+                      {{"outcome", "rejected"}, {"answer", "الرد صحيح"}}, "fin.head");
+  REQUIRE_FALSE(own);
+  CHECK(own.error().status == 403);
+  CHECK(own.error().code == "same_reviewer");
+
+  // The president decides: partly upheld — an answer with a new window.
+  site.clock.set(site.after_working_days(due2, 1));
+  const std::int64_t t_decide = site.clock.now_ms();
+  REQUIRE(site.act(tn, CaseAction::kDecideObjection,
+                   {{"outcome", "partly_upheld"}, {"answer", "يصرف الفرق خلال أسبوع"}},
+                   "president"));
+  const std::int64_t window2 = site.after_working_days(t_decide, 10);
+  CHECK(site.state(tn)["status"] == "answered");
+
+  // Objection 2, to the sector head's decision: above the sector, so the
+  // review is handed to the ministry in the same commit.
+  site.clock.set(site.after_working_days(t_decide, 3));
+  const std::int64_t t_obj2 = site.clock.now_ms();
+  REQUIRE(site.act(tn, CaseAction::kObject, {{"reason", "لم يصرف الفرق"}}, "beneficiary"));
+  const std::int64_t due4 = site.after_working_days(t_obj2, 3);
+
+  // Nothing is left for the node's sweeper: the case is the hub's now.
+  site.clock.set(due4 + 30LL * 24 * 3600 * 1000);
+  auto round = site.sweep();
+  CHECK(round.escalated == 0);
+  CHECK(round.closed == 0);
+  CHECK(site.due_entries().empty());
+
+  // The exact sequence, with every payload.
+  const json dir_name = label("الشؤون المالية للطلاب", "Student Financial Affairs");
+  const json dean_name = label("عمادة شؤون الطلاب", "Deanship of Student Affairs");
+  const json ksu_name = label("جامعة الملك سعود", "King Saud University");
+  const auto events = site.events();
+  std::vector<std::string> kinds;
+  for (const auto& e : events) kinds.push_back(e.first);
+  CHECK(kinds == std::vector<std::string>{"case.filed", "case.assigned", "case.escalated",
+                                          "case.started", "case.answered", "case.objected",
+                                          "case.escalated", "case.objection_decided",
+                                          "case.objected", "case.handed_to_hub"});
+  REQUIRE(events.size() == 10);
+  CHECK(events[1].second ==
+        json{{"tracking_number", tn}, {"by", "system"}, {"unit", "KSU.SA.FIN"}});
+  CHECK(events[2].second == json{{"tracking_number", tn},
+                                 {"by", "system"},
+                                 {"level", 1},
+                                 {"unit", "KSU.SA.FIN"},
+                                 {"assignee", "fin.head"},
+                                 {"level_name", dir_name},
+                                 {"reason", "sla_breach"},
+                                 {"breached_due_ms", due0},
+                                 {"due_at_ms", due1}});
+  CHECK(events[3].second ==
+        json{{"tracking_number", tn}, {"by", "fin.head"}, {"assignee", "fin.head"}});
+  CHECK(events[4].second == json{{"tracking_number", tn},
+                                 {"by", "fin.head"},
+                                 {"answer", "صرفت المكافأة"},
+                                 {"objection_deadline_ms", window1}});
+  CHECK(events[5].second == json{{"tracking_number", tn},
+                                 {"by", "beneficiary"},
+                                 {"reason", "لم يصلني المبلغ"},
+                                 {"objection", 1},
+                                 {"level", 2},
+                                 {"unit", "KSU.SA"},
+                                 {"assignee", "dean.sa"},
+                                 {"level_name", dean_name},
+                                 {"due_at_ms", due2}});
+  CHECK(events[6].second == json{{"tracking_number", tn},
+                                 {"by", "system"},
+                                 {"level", 3},
+                                 {"unit", "KSU"},
+                                 {"assignee", "president"},
+                                 {"level_name", ksu_name},
+                                 {"reason", "sla_breach"},
+                                 {"breached_due_ms", due2},
+                                 {"due_at_ms", due3}});
+  CHECK(events[7].second == json{{"tracking_number", tn},
+                                 {"by", "president"},
+                                 {"outcome", "partly_upheld"},
+                                 {"answer", "يصرف الفرق خلال أسبوع"},
+                                 {"objection_deadline_ms", window2}});
+  CHECK(events[8].second == json{{"tracking_number", tn},
+                                 {"by", "beneficiary"},
+                                 {"reason", "لم يصرف الفرق"},
+                                 {"objection", 2},
+                                 {"level", 4},
+                                 {"due_at_ms", due4}});
+  CHECK(events[9].second == json{{"tracking_number", tn},
+                                 {"by", "system"},
+                                 {"level", 4},
+                                 {"reason", "objection_above_sector"}});
+
+  // What the beneficiary sees: each step with its level's name in Arabic
+  // and English, and the deadline it set in both calendars.
+  const json view = node::public_case_view(site.state(tn));
+  std::vector<std::string> seen;
+  for (const auto& h : view["history"]) seen.push_back(h["event"]);
+  CHECK(seen == std::vector<std::string>{"filed", "assign", "escalate", "start", "answer", "object",
+                                         "escalate", "decide_objection", "object",
+                                         "handed_to_hub"});
+  const json& escalated = view["history"][2];
+  CHECK(escalated["level_name"] == dir_name);
+  CHECK(escalated["due_at"] == node::iso8601_utc(due1));
+  CHECK(escalated["due_at_hijri"] == node::hijri_json(due1));
+  CHECK(view["history"][5]["level_name"] == dean_name);
+  CHECK(view["history"][6]["level_name"] == ksu_name);
+  CHECK(view["history"][9]["level_name"] == label("وزارة التعليم", "Ministry of Education"));
+  REQUIRE(view["objections"].size() == 2);
+  CHECK(view["objections"][0]["outcome"] == "partly_upheld");
+  CHECK(site.store->verify().has_value());
 }
