@@ -91,20 +91,24 @@ SweepRound Sweeper::run_once(std::int64_t now_ms) {
         "case " + entry.tracking_number + " (due " + iso8601_utc(entry.due_ms) + ")";
     if (!done) {
       ++round.failed;
+      round.lines.push_back(label + ": failed: " + done.error().message);
       log_("error", "sweeper: " + label + ": cannot escalate: " + done.error().message);
       continue;
     }
     const std::string outcome = (*done)["outcome"];
     if (outcome == "escalated") {
       ++round.escalated;
-      log_("info", "sweeper: " + label + " breached; escalated to level " +
-                       std::to_string((*done)["level"].get<int>()) + " (" +
-                       (*done)["unit"].get<std::string>() + ")");
+      const std::string where = "level " + std::to_string((*done)["level"].get<int>()) + " (" +
+                                (*done)["unit"].get<std::string>() + ")";
+      round.lines.push_back(label + ": escalated to " + where);
+      log_("info", "sweeper: " + label + " breached; escalated to " + where);
     } else if (outcome == "handed_to_hub") {
       ++round.handed_to_hub;
+      round.lines.push_back(label + ": handed to the hub");
       log_("info", "sweeper: " + label + " breached above the sector head; handed to the hub");
     } else {
       ++round.stale;
+      round.lines.push_back(label + ": stale (the deadline had moved; nothing appended)");
     }
   }
   if (due->size() == options_.batch_max && round.failed == 0) {
