@@ -6,13 +6,17 @@
 #include <iterator>
 
 #include "crypto/crypto.hpp"
+#include "crypto/envelope.hpp"
 #include "federation/wire.hpp"
 #include "node/calendar.hpp"
 #include "node/clock.hpp"
 #include "node/daemon.hpp"
+#include "node/failpoint.hpp"
 #include "node/identity.hpp"
 #include "node/node_store.hpp"
+#include "node/sweeper.hpp"
 #include "node/time_util.hpp"
+#include "node/writer.hpp"
 
 namespace tawasul::node {
 
@@ -34,6 +38,8 @@ Commands:
                                                    create a staff account at a node
   org load --data DIR --file ORG.json                load or replace a node's organisation tree
   outbox   --data DIR [--failed] [--retry ID|all]    list the notifications waiting or failed; retry failed ones
+  sweep    --data DIR [--now ISO8601|--now-ms N] [--calendar F]
+                                                   escalate the cases whose deadline has passed (one round)
   calendar --year YYYY [--national F] [--file F…] [--json]
                                                    print a year's holidays and working days
   demo     [--dir DIR]                              start a hub and two nodes on loopback
@@ -396,6 +402,113 @@ int cmd_outbox(int argc, const char* const* argv) {
   return 0;
 }
 
+// `tawasul sweep`: one round of the sweeper against a node's store, at the
+// given instant or now. Bad input is exit code 2 with nothing written.
+int cmd_sweep(int argc, const char* const* argv) {
+  std::string data;
+  std::string now_text;
+  std::string now_ms_text;
+  std::string calendar_file;
+  po::options_description o("tawasul sweep");
+  o.add_options()("data", po::value(&data), "the node's data directory (required)")(
+      "now", po::value(&now_text),
+      "sweep as at this instant, ISO 8601 with a zone, e.g. 2026-12-10T09:00:00Z "
+      "(for drills and tests; default: the system clock)")(
+      "now-ms", po::value(&now_ms_text), "the same, as milliseconds since the Unix epoch")(
+      "calendar", po::value(&calendar_file),
+      "this node's calendar file, as given to `tawasul run` (deploy/calendar/README.md); "
+      "the next level's deadline is computed with it");
+  constexpr const char* usage =
+      "tawasul sweep --data DIR [--now ISO8601 | --now-ms N] [--calendar FILE]";
+  auto refuse = [](const std::string& message) {
+    std::cerr << "tawasul sweep: " << message << "\n";
+    return 2;
+  };
+  std::shared_ptr<const WorkingCalendar> calendar;
+  std::int64_t now_ms = 0;
+  try {
+    parse(argc, argv, o, usage);
+    if (data.empty()) return refuse("--data DIR is required (see tawasul sweep --help)");
+    if (!now_text.empty() && !now_ms_text.empty())
+      return refuse("give --now or --now-ms, not both");
+    if (!now_text.empty()) {
+      auto parsed = parse_iso8601(now_text);
+      if (!parsed) {
+        return refuse(
+            "--now must be an ISO 8601 instant with a zone, years 1900..2100, e.g. "
+            "2026-12-10T09:00:00Z or 2026-12-10T12:00:00+03:00 (got '" +
+            now_text + "')");
+      }
+      now_ms = *parsed;
+    } else if (!now_ms_text.empty()) {
+      constexpr std::int64_t kMaxMs = 4'102'444'800'000;  // 2100-01-01T00:00:00Z
+      if (now_ms_text.size() > 13 ||
+          now_ms_text.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoll(now_ms_text) > kMaxMs) {
+        return refuse("--now-ms must be milliseconds since the Unix epoch, before 2100 (got '" +
+                      now_ms_text + "')");
+      }
+      now_ms = std::stoll(now_ms_text);
+    } else {
+      now_ms = SystemClock().now_ms();
+    }
+    calendar = load_node_calendar(calendar_file);
+  } catch (const po::error& e) {
+    return refuse(std::string(e.what()) + " (see tawasul sweep --help)");
+  } catch (const std::exception& e) {
+    return refuse(e.what());
+  }
+  auto failpoints = failpoints_from_env();
+  if (!failpoints) return refuse(failpoints.error().message);
+
+  auto store = open_existing(data);
+  if (!store) return refuse(store.error().message);
+  const std::string code = (*store)->identity().code;
+  if ((*store)->identity().role != Role::kNode)
+    return refuse(data + " is a hub's data directory: the hub runs no sweeper");
+  // Events must not go back in time: the escalation would be stamped before
+  // what the chain already says happened.
+  auto head = (*store)->head(code);
+  if (!head) return refuse(head.error().message);
+  if (*head > 0) {
+    auto last = (*store)->read_events(code, *head, 1, std::size_t{1} << 30);
+    if (!last || last->empty()) return refuse("cannot read the last event of " + code);
+    auto event = crypto::decode_envelope(last->front());
+    if (!event) return refuse("cannot decode the last event of " + code);
+    const auto last_ms = static_cast<std::int64_t>(event->time_ms);
+    if (now_ms < last_ms) {
+      return refuse("the sweep's time " + iso8601_utc(now_ms) + " is before the latest event in " +
+                    code + "'s chain (event " + std::to_string(*head) + " at " +
+                    iso8601_utc(last_ms) + "): events must not go back in time");
+    }
+  }
+  (*store)->set_calendar(calendar);
+  if (failpoints->any())
+    std::cerr << "tawasul sweep: failpoint armed: " << failpoints->describe() << "\n";
+
+  SystemClock clock;
+  Writer writer((*store)->env());
+  writer.start();
+  SweeperOptions options;
+  options.before_commit = sweeper_before_commit(*failpoints);
+  federation::Log log = [](std::string_view level, std::string_view message) {
+    if (level == "error") std::cerr << "tawasul sweep: " << message << "\n";
+  };
+  SweepRound round;
+  {
+    Sweeper sweeper(**store, writer, clock, std::move(options), log);
+    round = sweeper.run_once(now_ms);
+  }
+  writer.stop();
+  for (const auto& line : round.lines) std::cout << line << "\n";
+  std::cout << "swept " << code << " at " << iso8601_utc(now_ms) << ": " << round.escalated
+            << " escalated, " << round.handed_to_hub << " handed to the hub, " << round.closed
+            << " closed, " << round.stale << " stale, " << round.failed << " failed\n";
+  if (round.next_due_ms && *round.next_due_ms <= now_ms)
+    std::cout << "more deadlines are due at this time: run it again\n";
+  return round.failed > 0 ? 1 : 0;
+}
+
 std::string read_text_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read " + path);
@@ -537,6 +650,7 @@ int run_cli(int argc, char** argv) {
     if (command == "org") return cmd_org(sub_argc, sub_argv);
     if (command == "outbox") return cmd_outbox(sub_argc, sub_argv);
     if (command == "calendar") return cmd_calendar(sub_argc, sub_argv);
+    if (command == "sweep") return cmd_sweep(sub_argc, sub_argv);
     std::cerr << "tawasul: unknown command '" << command << "'\n\n" << kUsage;
     return 1;
   } catch (const po::error& e) {

@@ -15,6 +15,7 @@
 #include "federation/uplink.hpp"
 #include "federation/wire.hpp"
 #include "node/clock.hpp"
+#include "node/failpoint.hpp"
 #include "node/http_api.hpp"
 #include "node/identity.hpp"
 #include "node/node_store.hpp"
@@ -212,6 +213,11 @@ DaemonConfig parse_run_options(int argc, const char* const* argv) {
   config.notify_timeout_s = notify_timeout;
   // A calendar that does not load stops the start, naming the file and line:
   // due dates computed from a half-read calendar would be promises broken.
+  config.calendar = load_node_calendar(calendar_file);
+  return config;
+}
+
+std::shared_ptr<const WorkingCalendar> load_node_calendar(const std::string& calendar_file) {
   std::vector<WorkingCalendar::Layer> layers = {{national_calendar_text(), "national defaults"}};
   std::string node_calendar;  // the layer views it
   if (!calendar_file.empty()) {
@@ -222,8 +228,7 @@ DaemonConfig parse_run_options(int argc, const char* const* argv) {
   }
   auto calendar = WorkingCalendar::load(layers);
   if (!calendar) throw std::runtime_error("calendar: " + calendar.error().message);
-  config.calendar = *calendar;
-  return config;
+  return *calendar;
 }
 
 int run_daemon(const DaemonConfig& config) {
@@ -235,6 +240,14 @@ int run_daemon(const DaemonConfig& config) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+
+  // Crash tests arm faults here (failpoint.hpp); a value not understood stops
+  // the start rather than run with a fault silently not armed.
+  auto failpoints = failpoints_from_env();
+  if (!failpoints) {
+    std::cerr << "tawasul: " << failpoints.error().message << "\n";
+    return 2;
+  }
 
   SystemClock clock;
   auto identity = load_identity(config.data);
@@ -253,6 +266,7 @@ int run_daemon(const DaemonConfig& config) {
         "cleared " + std::to_string(stale) + " stale reader slot(s) left by a crashed process");
   }
   if (config.calendar) (*store)->set_calendar(config.calendar);
+  if (failpoints->any()) log("warn", "failpoint armed: " + failpoints->describe());
   Writer writer((*store)->env());
   writer.start();
   // Sector nodes tell beneficiaries what happens to their cases; the hub
@@ -271,7 +285,9 @@ int run_daemon(const DaemonConfig& config) {
   // Sector nodes escalate their own cases when a deadline passes (node/SLA.md).
   std::unique_ptr<Sweeper> sweeper;
   if (identity->role == Role::kNode) {
-    sweeper = std::make_unique<Sweeper>(**store, writer, clock, SweeperOptions{}, log);
+    SweeperOptions options;
+    options.before_commit = sweeper_before_commit(*failpoints);
+    sweeper = std::make_unique<Sweeper>(**store, writer, clock, std::move(options), log);
     sweeper->start();
   }
 

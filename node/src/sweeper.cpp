@@ -102,6 +102,7 @@ SweepRound Sweeper::run_once(std::int64_t now_ms) {
         "case " + entry.tracking_number + " (due " + iso8601_utc(entry.due_ms) + ")";
     if (!done) {
       ++round.failed;
+      round.lines.push_back(label + ": failed: " + done.error().message);
       log_("error", "sweeper: " + label + ": cannot " + (window ? "close" : "escalate") + ": " +
                         done.error().message);
       continue;
@@ -109,17 +110,21 @@ SweepRound Sweeper::run_once(std::int64_t now_ms) {
     const std::string outcome = (*done)["outcome"];
     if (outcome == "escalated") {
       ++round.escalated;
-      log_("info", "sweeper: " + label + " breached; escalated to level " +
-                       std::to_string((*done)["level"].get<int>()) + " (" +
-                       (*done)["unit"].get<std::string>() + ")");
+      const std::string where = "level " + std::to_string((*done)["level"].get<int>()) + " (" +
+                                (*done)["unit"].get<std::string>() + ")";
+      round.lines.push_back(label + ": escalated to " + where);
+      log_("info", "sweeper: " + label + " breached; escalated to " + where);
     } else if (outcome == "handed_to_hub") {
       ++round.handed_to_hub;
+      round.lines.push_back(label + ": handed to the hub");
       log_("info", "sweeper: " + label + " breached above the sector head; handed to the hub");
     } else if (outcome == "closed") {
       ++round.closed;
+      round.lines.push_back(label + ": closed (the objection window ended)");
       log_("info", "sweeper: " + label + ": the objection window ended; closed");
     } else {
       ++round.stale;
+      round.lines.push_back(label + ": stale (the deadline had moved; nothing appended)");
     }
   }
   if (due->size() == options_.batch_max && round.failed == 0) {

@@ -17,12 +17,19 @@
 namespace tawasul::test {
 namespace {
 
-pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& output) {
+pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& output,
+            const std::vector<std::string>& env = {}) {
   std::vector<std::string> argv_storage{TAWASUL_BINARY};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_storage) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The child's environment, built before the fork (nothing allocates after it).
+  std::vector<std::string> env_storage(env);
+  for (char** e = environ; *e != nullptr; ++e) env_storage.emplace_back(*e);
+  std::vector<char*> envp;
+  for (auto& e : env_storage) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
@@ -33,7 +40,7 @@ pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& o
       ::dup2(fd, STDERR_FILENO);
       ::close(fd);
     }
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   return pid;
@@ -62,12 +69,13 @@ std::optional<HttpReply> to_reply(const httplib::Result& res) {
 
 }  // namespace
 
-CommandResult run_tawasul(const std::vector<std::string>& args) {
+CommandResult run_tawasul(const std::vector<std::string>& args,
+                          const std::vector<std::string>& env) {
   char name[] = "/tmp/tawasul-cli-XXXXXX";
   int fd = ::mkstemp(name);
   if (fd < 0) throw std::runtime_error("mkstemp failed");
   ::close(fd);
-  pid_t pid = spawn(args, name);
+  pid_t pid = spawn(args, name, env);
   int status = 0;
   ::waitpid(pid, &status, 0);
   CommandResult result{decode_status(status), slurp(name)};
@@ -75,9 +83,10 @@ CommandResult run_tawasul(const std::vector<std::string>& args) {
   return result;
 }
 
-Daemon::Daemon(std::string name, std::vector<std::string> args, std::filesystem::path log_file)
+Daemon::Daemon(std::string name, std::vector<std::string> args, std::filesystem::path log_file,
+               const std::vector<std::string>& env)
     : name_(std::move(name)), log_file_(std::move(log_file)) {
-  pid_ = spawn(args, log_file_);
+  pid_ = spawn(args, log_file_, env);
 }
 
 Daemon::~Daemon() {

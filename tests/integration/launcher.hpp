@@ -19,13 +19,16 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs `tawasul ARGS...` to completion.
-CommandResult run_tawasul(const std::vector<std::string>& args);
+// Runs `tawasul ARGS...` to completion, with `env` ("NAME=VALUE") added to
+// this process's environment. exit_code is -signal when a signal ended it.
+CommandResult run_tawasul(const std::vector<std::string>& args,
+                          const std::vector<std::string>& env = {});
 
 // A `tawasul run` process; stopped (SIGTERM, then SIGKILL) when destroyed.
 class Daemon {
  public:
-  Daemon(std::string name, std::vector<std::string> args, std::filesystem::path log_file);
+  Daemon(std::string name, std::vector<std::string> args, std::filesystem::path log_file,
+         const std::vector<std::string>& env = {});
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;

@@ -1,4 +1,5 @@
-// The `tawasul` program's command line: init, run, enroll, verify, cases, calendar, demo.
+// The `tawasul` program's command line: init, run, enroll, verify, cases, outbox, sweep, calendar,
+// demo.
 #pragma once
 
 namespace tawasul::node {

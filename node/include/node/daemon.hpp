@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "crypto/crypto.hpp"
@@ -33,6 +34,11 @@ struct DaemonConfig {
 // Parses `tawasul run` arguments (and the INI file of --config); throws
 // std::runtime_error with a clear message on any invalid option.
 DaemonConfig parse_run_options(int argc, const char* const* argv);
+
+// The national working calendar with this node's layer `calendar_file` on
+// top (empty: the national one alone); throws std::runtime_error naming the
+// file and line when it does not load.
+std::shared_ptr<const WorkingCalendar> load_node_calendar(const std::string& calendar_file);
 
 // Blocks SIGINT/SIGTERM, serves, returns the process exit code.
 int run_daemon(const DaemonConfig& config);

@@ -25,8 +25,10 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "federation/interfaces.hpp"
 #include "node/clock.hpp"
@@ -41,9 +43,11 @@ struct SweeperOptions {
   // The longest the thread sleeps when nothing is due (a round also runs
   // when wake() is called, or when the earliest key falls due).
   std::chrono::milliseconds idle_wait{1000};
-  // Test hook: runs inside the command's transaction after the escalation
+  // Fault hook: runs inside the command's transaction after the escalation
   // is appended and before the command returns; an error fails the command
-  // and rolls it back — as a crash before the commit would.
+  // and rolls it back — as a crash before the commit would. Unit tests set
+  // it; the program sets it from TAWASUL_FAILPOINT (failpoint.hpp), whose
+  // hook kills the process there.
   std::function<Result<void>(std::string_view tracking_number)> before_commit;
 };
 
@@ -55,6 +59,9 @@ struct SweepRound {
   std::size_t stale = 0;   // the key had moved when the command ran
   std::size_t failed = 0;  // the command failed (left for the next round)
   std::optional<std::int64_t> next_due_ms;
+  // One line per key handled, in order, e.g. "case KSU-… (due …): escalated
+  // to level 1 (KSU)" — for an operator's report (`tawasul sweep`).
+  std::vector<std::string> lines;
 };
 
 class Sweeper {

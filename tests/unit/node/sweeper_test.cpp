@@ -18,6 +18,7 @@
 #include "node/calendar.hpp"
 #include "node/cases.hpp"
 #include "node/clock.hpp"
+#include "node/failpoint.hpp"
 #include "node/sweeper.hpp"
 #include "node/time_util.hpp"
 #include "node/workflow.hpp"
@@ -719,4 +720,44 @@ TEST_CASE("one case through two breaches and two objections, up to the sector he
   REQUIRE(view["objections"].size() == 2);
   CHECK(view["objections"][0]["outcome"] == "partly_upheld");
   CHECK(site.store->verify().has_value());
+}
+
+TEST_CASE("TAWASUL_FAILPOINT arms known points and refuses anything else", "[sweeper][failpoint]") {
+  auto none = node::parse_failpoints("");
+  REQUIRE(none);
+  CHECK_FALSE(none->any());
+  CHECK_FALSE(static_cast<bool>(node::sweeper_before_commit(*none)));
+
+  auto kill = node::parse_failpoints("sweeper.before_commit:kill");
+  REQUIRE(kill);
+  CHECK(kill->sweeper_before_commit_kill);
+  CHECK(kill->describe() == "sweeper.before_commit:kill");
+  CHECK(static_cast<bool>(
+      node::sweeper_before_commit(*kill)));  // not called here: it would kill the test
+
+  for (const char* bad :
+       {"sweeper.before_commit", "sweeper.after_commit:kill", "sweeper.before_commit:panic",
+        "sweeper.before_commit:kill,", ":kill", "sweeper.before_commit:"}) {
+    auto r = node::parse_failpoints(bad);
+    INFO(bad);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == "bad_failpoint");
+    CHECK(r.error().message.find("TAWASUL_FAILPOINT") != std::string::npos);
+  }
+}
+
+TEST_CASE("parse_iso8601 reads instants with a zone and refuses the rest", "[sweeper][time]") {
+  CHECK(node::parse_iso8601("2026-11-01T06:00:00Z") == kStart);
+  CHECK(node::parse_iso8601("2026-11-01T09:00:00+03:00") == kStart);
+  CHECK(node::parse_iso8601("2026-11-01T06:00:00.5Z") == kStart + 500);
+  CHECK(node::parse_iso8601("2026-11-01T06:00:00.123Z") == kStart + 123);
+  CHECK(node::iso8601_utc(*node::parse_iso8601("2028-02-29T23:59:59Z")) == "2028-02-29T23:59:59Z");
+  for (const char* bad :
+       {"", "2026-11-01", "2026-11-01T06:00:00", "2026-11-01T06:00Z", "2026-02-29T06:00:00Z",
+        "2026-13-01T06:00:00Z", "2026-11-01T24:00:00Z", "1899-12-31T23:59:59Z",
+        "2026-11-01T06:00:00.Z", "2026-11-01T06:00:00.1234Z", "2026-11-01T06:00:00Zjunk",
+        "2026-11-01 06:00:00Z", "2026-11-01T06:00:00+3:00"}) {
+    INFO(bad);
+    CHECK_FALSE(node::parse_iso8601(bad));
+  }
 }
