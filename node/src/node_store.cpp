@@ -395,21 +395,25 @@ Result<json> NodeStore::file_case(storage::WriteTxn& txn, const FilingRequest& r
   const std::string tracking = make_tracking_number(identity_.code, year, *seq + 1);
   const std::string access_code = generate_access_code();
   const auto normalized = normalize_access_code(access_code);
-  // The SLA promised at filing, computed now and carried in the event
-  // (node/SLA.md): the default policy of the ministry's service-level text.
+  // The SLA promised at filing, resolved from the node's policy now and
+  // carried in the event (node/SLA.md): the service's answer time, else the
+  // case type's, else the node's, else the ministry's five working days. No
+  // fold reads the policy, so changing it later leaves this case's promise.
+  const auto tree = org_tree();
+  const CaseSla sla = resolve_sla(tree ? &tree->sla() : nullptr, request.type, request.service,
+                                  request.answer_working_days);
   const auto cal = calendar();
-  const int answer_days =
-      request.answer_working_days > 0 ? request.answer_working_days : kAnswerWorkingDays;
-  const std::int64_t due_ms = cal->add_working_days(now_ms, answer_days);
+  const std::int64_t due_ms = cal->add_working_days(now_ms, sla.answer_working_days);
   json payload = case_filed_payload(request, tracking, access_code_hash(tracking, *normalized),
                                     now_ms, due_ms, identity_.seal_key);
-  payload["sla"] =
-      json{{"policy", request.answer_working_days > 0 ? "service:" + request.service : "default"},
-           {"answer_working_days", answer_days},
-           {"first_response_working_days", kFirstResponseWorkingDays},
-           {"level_working_days", kLevelWorkingDays},
-           {"objection_working_days", kObjectionWorkingDays},
-           {"first_response_due_ms", cal->add_working_days(now_ms, kFirstResponseWorkingDays)}};
+  payload["sla"] = json{
+      {"policy", sla.policy},
+      {"answer_working_days", sla.answer_working_days},
+      {"first_response_working_days", sla.first_response_working_days},
+      {"level_working_days", sla.level_working_days},
+      {"objection_working_days", sla.objection_working_days},
+      {"warn_percent", sla.warn_percent},
+      {"first_response_due_ms", cal->add_working_days(now_ms, sla.first_response_working_days)}};
   auto appended = append_local(txn, kCaseFiled, payload, now_ms);
   if (!appended) return std::unexpected(appended.error());
   if (!request.route_unit.empty()) {

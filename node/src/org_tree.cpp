@@ -123,6 +123,110 @@ json label_json(const std::string& ar, const std::string& en) {
   return json{{"ar", ar}, {"en", en}};
 }
 
+// The terms an SLA object may set (deploy/org/README.md, "sla"), with their ranges.
+struct SlaKey {
+  const char* name;
+  int SlaTerms::*member;
+  int low, high;
+};
+constexpr SlaKey kSlaKeys[] = {
+    {"answer_working_days", &SlaTerms::answer_working_days, 1, 60},
+    {"first_response_working_days", &SlaTerms::first_response_working_days, 1, 60},
+    {"level_working_days", &SlaTerms::level_working_days, 1, 30},
+    {"objection_working_days", &SlaTerms::objection_working_days, 1, 60},
+    {"warn_percent", &SlaTerms::warn_percent, 50, 95},
+};
+
+// The terms set in the object at `path`, each a whole number in its range.
+// Which other keys the object may hold is the caller's to check.
+Result<SlaTerms> sla_terms_at(const json& object, const std::string& path) {
+  SlaTerms terms;
+  for (const SlaKey& key : kSlaKeys) {
+    auto it = object.find(key.name);
+    if (it == object.end()) continue;
+    if (!it->is_number_integer() || it->get<std::int64_t>() < key.low ||
+        it->get<std::int64_t>() > key.high) {
+      return std::unexpected(invalid(member_path(path, key.name),
+                                     "must be a whole number from " + std::to_string(key.low) +
+                                         " to " + std::to_string(key.high)));
+    }
+    terms.*key.member = it->get<int>();
+  }
+  return terms;
+}
+
+// Refuses terms whose first response would come after the answer once the
+// levels below fill what they leave unset (`fallback`: the node's terms for
+// a type, the built-in defaults for the node). The path names the offending
+// key of this object.
+Result<void> first_response_in_time(const SlaTerms& terms, const SlaTerms& fallback,
+                                    const std::string& path) {
+  auto value = [](int own, int below, int builtin) {
+    return own > 0 ? own : below > 0 ? below : builtin;
+  };
+  const int answer =
+      value(terms.answer_working_days, fallback.answer_working_days, kAnswerWorkingDays);
+  const int first = value(terms.first_response_working_days, fallback.first_response_working_days,
+                          kFirstResponseWorkingDays);
+  if (first <= answer) return {};
+  const char* key =
+      terms.first_response_working_days > 0 ? "first_response_working_days" : "answer_working_days";
+  return std::unexpected(
+      invalid(member_path(path, key), "the first response (" + std::to_string(first) +
+                                          " working days) cannot come after the answer (" +
+                                          std::to_string(answer) + " working days)"));
+}
+
+Result<SlaPolicy> sla_policy_at(const json& value, const std::string& path) {
+  if (!value.is_object()) return std::unexpected(invalid(path, "must be an object"));
+  if (auto ok =
+          only_keys(value, path,
+                    {"answer_working_days", "first_response_working_days", "level_working_days",
+                     "objection_working_days", "warn_percent", "types"});
+      !ok)
+    return std::unexpected(ok.error());
+  SlaPolicy policy;
+  auto node = sla_terms_at(value, path);
+  if (!node) return std::unexpected(node.error());
+  policy.node = *node;
+  if (auto ok = first_response_in_time(policy.node, SlaTerms{}, path); !ok)
+    return std::unexpected(ok.error());
+
+  auto types_it = value.find("types");
+  if (types_it == value.end()) return policy;
+  const std::string types_path = member_path(path, "types");
+  if (!types_it->is_object())
+    return std::unexpected(invalid(types_path, "must be an object keyed by case type"));
+  for (auto it = types_it->begin(); it != types_it->end(); ++it) {
+    const std::string type_path = member_path(types_path, it.key());
+    if (!is_case_type(it.key())) {
+      return std::unexpected(invalid(
+          type_path,
+          "not a case type (one of inquiry, suggestion, remark, complaint, demand, praise)"));
+    }
+    if (!it->is_object()) return std::unexpected(invalid(type_path, "must be an object"));
+    if (auto ok = only_keys(*it, type_path,
+                            {"answer_working_days", "first_response_working_days",
+                             "level_working_days", "objection_working_days", "warn_percent"});
+        !ok)
+      return std::unexpected(ok.error());
+    auto terms = sla_terms_at(*it, type_path);
+    if (!terms) return std::unexpected(terms.error());
+    if (auto ok = first_response_in_time(*terms, policy.node, type_path); !ok)
+      return std::unexpected(ok.error());
+    policy.types.emplace(it.key(), *terms);
+  }
+  return policy;
+}
+
+json sla_terms_json(const SlaTerms& terms) {
+  json j = json::object();
+  for (const SlaKey& key : kSlaKeys) {
+    if (terms.*key.member > 0) j[key.name] = terms.*key.member;
+  }
+  return j;
+}
+
 // Collects the first key repeated inside one object while the text is parsed,
 // with its path. nlohmann::json keeps only the last of repeated keys, which
 // would let a typo silently replace a unit's name or parent.
@@ -212,7 +316,7 @@ Result<OrgTree> OrgTree::parse(const json& document) {
     return std::unexpected(
         Error::bad_request("invalid_org_tree", "the org tree must be a JSON object", ""));
   }
-  if (auto ok = only_keys(document, "", {"version", "units", "services"}); !ok)
+  if (auto ok = only_keys(document, "", {"version", "units", "services", "sla"}); !ok)
     return std::unexpected(ok.error());
 
   auto version = document.find("version");
@@ -435,6 +539,13 @@ Result<OrgTree> OrgTree::parse(const json& document) {
       tree.services_.push_back(std::move(service));
     }
   }
+
+  // The SLA policy: optional; node-wide terms, then per case type.
+  if (auto sla_it = document.find("sla"); sla_it != document.end()) {
+    auto policy = sla_policy_at(*sla_it, "sla");
+    if (!policy) return std::unexpected(policy.error());
+    tree.sla_ = std::move(*policy);
+  }
   return tree;
 }
 
@@ -456,8 +567,57 @@ json OrgTree::to_json() const {
     if (s.answer_working_days > 0) j["answer_working_days"] = s.answer_working_days;
     services.push_back(std::move(j));
   }
-  return json{
+  json out{
       {"version", kOrgTreeVersion}, {"units", std::move(units)}, {"services", std::move(services)}};
+  if (!sla_.empty()) {
+    json sla = sla_terms_json(sla_.node);
+    if (!sla_.types.empty()) {
+      json types = json::object();
+      for (const auto& [type, terms] : sla_.types) types[type] = sla_terms_json(terms);
+      sla["types"] = std::move(types);
+    }
+    out["sla"] = std::move(sla);
+  }
+  return out;
+}
+
+CaseSla resolve_sla(const SlaPolicy* policy, std::string_view type, std::string_view service,
+                    int service_answer_days) {
+  const SlaTerms none;
+  const SlaTerms& node = policy != nullptr ? policy->node : none;
+  const SlaTerms* of_type = nullptr;
+  if (policy != nullptr) {
+    if (auto it = policy->types.find(type); it != policy->types.end()) of_type = &it->second;
+  }
+  // The type's term, else the node's, else the built-in one.
+  auto term = [&](int SlaTerms::*member, int builtin) {
+    if (of_type != nullptr && of_type->*member > 0) return of_type->*member;
+    if (node.*member > 0) return node.*member;
+    return builtin;
+  };
+  CaseSla sla;
+  if (service_answer_days > 0) {
+    sla.policy = "service:" + std::string(service);
+    sla.answer_working_days = service_answer_days;
+  } else if (of_type != nullptr && of_type->answer_working_days > 0) {
+    sla.policy = "type:" + std::string(type);
+    sla.answer_working_days = of_type->answer_working_days;
+  } else if (node.answer_working_days > 0) {
+    sla.policy = "node";
+    sla.answer_working_days = node.answer_working_days;
+  } else {
+    sla.policy = "default";
+    sla.answer_working_days = kAnswerWorkingDays;
+  }
+  // Parsing keeps the policy's first response within its answer time; a
+  // service's own, shorter answer time shortens the first response too.
+  sla.first_response_working_days =
+      std::min(term(&SlaTerms::first_response_working_days, kFirstResponseWorkingDays),
+               sla.answer_working_days);
+  sla.level_working_days = term(&SlaTerms::level_working_days, kLevelWorkingDays);
+  sla.objection_working_days = term(&SlaTerms::objection_working_days, kObjectionWorkingDays);
+  sla.warn_percent = term(&SlaTerms::warn_percent, kSlaWarnPercent);
+  return sla;
 }
 
 const OrgUnit* OrgTree::unit(std::string_view id) const {

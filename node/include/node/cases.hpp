@@ -20,6 +20,8 @@ namespace tawasul::node {
 inline constexpr std::size_t kRequestBodyMax = 64 * 1024;
 inline constexpr int kAnswerWorkingDays = 5;
 inline constexpr int kFirstResponseWorkingDays = 1;
+// The pre-breach warning, in percent of a level's window (node/SLA.md).
+inline constexpr int kSlaWarnPercent = 80;
 
 struct BeneficiaryInput {
   std::string name;

@@ -1,9 +1,11 @@
 // The organisation tree of one node: the sector at the root (a university, an
 // education directorate), the departments below it and their sections, and
 // the services a beneficiary picks when filing, each routed to the unit that
-// is competent for it. The path from a unit up to the root is the escalation
-// ladder inside the node (DESIGN.md: competent employee → unit head → … → head
-// of the sector); above the root the ladder continues at the hub.
+// is competent for it, and the node's SLA policy (node-wide and per case
+// type), which each case resolves once, when it is filed. The path from a
+// unit up to the root is the escalation ladder inside the node (DESIGN.md:
+// competent employee → unit head → … → head of the sector); above the root
+// the ladder continues at the hub.
 //
 // Owner: the node. It loads the tree at start from the JSON file documented in
 // deploy/org/README.md; when the node administrator changes the organisation,
@@ -66,6 +68,53 @@ struct Service {
   bool operator==(const Service&) const = default;
 };
 
+// One level of the node's SLA policy (deploy/org/README.md, "sla"): the
+// node-wide terms, or one case type's. Every member is in working days
+// except warn_percent; 0: not set at this level.
+struct SlaTerms {
+  int answer_working_days = 0;          // 1..60
+  int first_response_working_days = 0;  // 1..60, at most the answer time
+  int level_working_days = 0;           // 1..30: each escalation level's window
+  int objection_working_days = 0;       // 1..60: the beneficiary's window to object
+  int warn_percent = 0;                 // 50..95: the pre-breach warning
+
+  bool operator==(const SlaTerms&) const = default;
+};
+
+// The SLA policy of a node: node-wide terms, then per case type. Read only
+// when a case is filed: the terms it resolves to are fixed in `case.filed`
+// and never looked up again (node/SLA.md, "One rule above the others").
+struct SlaPolicy {
+  SlaTerms node;
+  std::map<std::string, SlaTerms, std::less<>> types;  // case type → its terms
+
+  bool empty() const { return node == SlaTerms{} && types.empty(); }
+  bool operator==(const SlaPolicy&) const = default;
+};
+
+// The SLA fixed into one case when it is filed (`case.filed` `sla`).
+struct CaseSla {
+  // Where the answer time came from: "service:<id>", "type:<type>", "node"
+  // or "default" (the ministry's five working days).
+  std::string policy;
+  int answer_working_days = 0;
+  int first_response_working_days = 0;
+  int level_working_days = 0;
+  int objection_working_days = 0;
+  int warn_percent = 0;
+
+  bool operator==(const CaseSla&) const = default;
+};
+
+// The SLA of a case of `type` filed for `service` (empty: none) whose own
+// answer time is `service_answer_days` (0: none). The answer time comes from
+// the service, else the type, else the node, else the built-in default; the
+// other terms from the type, else the node, else the defaults (cases.hpp).
+// The first response is never later than the answer. `policy` may be null
+// (a node with no org tree): the defaults, or the service's answer time.
+CaseSla resolve_sla(const SlaPolicy* policy, std::string_view type, std::string_view service,
+                    int service_answer_days);
+
 class OrgTree {
  public:
   // Validates `document` against every rule of deploy/org/README.md. Every
@@ -88,6 +137,8 @@ class OrgTree {
   // Units in the order of the file.
   const std::vector<OrgUnit>& units() const { return units_; }
   const std::vector<Service>& services() const { return services_; }
+  // The node's SLA policy; empty when the document has no "sla".
+  const SlaPolicy& sla() const { return sla_; }
 
   // True when `unit` is `ancestor` or lies below it; false when either is unknown.
   bool in_subtree(std::string_view unit, std::string_view ancestor) const;
@@ -114,6 +165,7 @@ class OrgTree {
   std::map<std::string, std::size_t, std::less<>> unit_index_;  // id → units_ position
   std::vector<Service> services_;
   std::map<std::string, std::size_t, std::less<>> service_index_;  // id → services_ position
+  SlaPolicy sla_;
 };
 
 }  // namespace tawasul::node

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "http_site.hpp"
+#include "node/time_util.hpp"
 
 namespace {
 
@@ -21,6 +22,45 @@ json filing(const std::string& subject) {
               {"description", "وصف كاف للطلب المقدم"},
               {"channel", "app"},
               {"beneficiary", {{"name", "سارة الحربي"}, {"phone", "+966551234567"}}}};
+}
+
+// A case's state as the store holds it (the fold of its events).
+json state_of(Site& site, const std::string& tracking) {
+  json found;
+  REQUIRE(site.store->scan_cases([&](const json& state) {
+    if (state["tracking_number"] != tracking) return true;
+    found = state;
+    return false;
+  }));
+  REQUIRE(found.is_object());
+  return found;
+}
+
+// A two-unit tree (both with heads, so a case can climb) with the service
+// "transcripts" (its own answer time: 2 days) and "records" (none), and `sla`
+// as the node's policy (none when null).
+json sla_tree(const json& sla) {
+  json tree{{"version", 1},
+            {"units",
+             {{{"id", "KSU"},
+               {"name", {{"ar", "جامعة الملك سعود"}, {"en", "King Saud University"}}},
+               {"head_title", {{"ar", "مدير الجامعة"}, {"en", "University President"}}}},
+              {{"id", "KSU.AR"},
+               {"parent", "KSU"},
+               {"name", {{"ar", "القبول والتسجيل"}, {"en", "Admission and Registration"}}},
+               {"head_title", {{"ar", "عميد القبول والتسجيل"}, {"en", "Dean of Admission"}}}}}},
+            {"services",
+             {{{"id", "transcripts"},
+               {"name", {{"ar", "السجل الأكاديمي"}, {"en", "Academic transcripts"}}},
+               {"unit", "KSU.AR"},
+               {"default_type", "demand"},
+               {"answer_working_days", 2}},
+              {{"id", "records"},
+               {"name", {{"ar", "الوثائق"}, {"en", "Records"}}},
+               {"unit", "KSU.AR"},
+               {"default_type", "demand"}}}}};
+  if (!sla.is_null()) tree["sla"] = sla;
+  return tree;
 }
 
 }  // namespace
@@ -440,4 +480,144 @@ TEST_CASE("a service may promise its own answer time, fixed in each case when it
   // Eid al-Fitr holiday (18–24 March), 25, 26 and Sunday 29 March.
   auto plain = site.request("POST", "/api/v1/cases", filing("استفسار عام"));
   CHECK(plain.body["due_at"] == "2026-03-29T12:00:00Z");
+}
+
+TEST_CASE(
+    "the node's SLA policy is fixed into each case at filing: service, then type, then "
+    "node, then the defaults",
+    "[http][org][sla]") {
+  Site site;
+  site.add_staff("admin", "KSU", {"node_admin"});
+  const auto cal = site.store->calendar();
+  const std::int64_t now = kSiteStart;  // Sunday 15 March 2026, 13:00 Riyadh
+  auto file = [&](json body) {
+    auto filed = site.request("POST", "/api/v1/cases", body);
+    INFO(filed.text);
+    REQUIRE(filed.status == 201);
+    return filed.body;
+  };
+  // The sla a case carries, its due times computed with the node's calendar.
+  auto expect = [&](const std::string& policy, int answer, int first, int level, int objection,
+                    int warn) {
+    return json{{"policy", policy},
+                {"answer_working_days", answer},
+                {"first_response_working_days", first},
+                {"level_working_days", level},
+                {"objection_working_days", objection},
+                {"warn_percent", warn},
+                {"first_response_due_ms", cal->add_working_days(now, first)}};
+  };
+  auto check_case = [&](const json& receipt, const json& sla) {
+    const json state = state_of(site, receipt["tracking_number"]);
+    CHECK(state["sla"] == sla);
+    const std::int64_t due = cal->add_working_days(now, sla["answer_working_days"].get<int>());
+    CHECK(state["due_at_ms"] == due);
+    CHECK(receipt["due_at"] == tawasul::node::iso8601_utc(due));
+  };
+
+  // No org tree yet: the ministry's defaults.
+  check_case(file(filing("استفسار قبل الشجرة")), expect("default", 5, 1, 3, 10, 80));
+
+  const json policy{
+      {"answer_working_days", 7},
+      {"first_response_working_days", 2},
+      {"level_working_days", 4},
+      {"objection_working_days", 12},
+      {"warn_percent", 70},
+      {"types",
+       {{"complaint", {{"answer_working_days", 4}, {"first_response_working_days", 1}}},
+        {"inquiry", {{"level_working_days", 2}}}}}};
+  REQUIRE(site.request("PUT", "/api/v1/org", sla_tree(policy), site.as("admin")).status == 200);
+
+  // An inquiry: the type sets no answer time, so the node's 7 days; the type's level window.
+  check_case(file(filing("استفسار")), expect("node", 7, 2, 2, 12, 70));
+  // A complaint: the type's 4 days and first response of 1.
+  json complaint = filing("شكوى");
+  complaint["type"] = "complaint";
+  check_case(file(complaint), expect("type:complaint", 4, 1, 4, 12, 70));
+  // A complaint for a service with its own 2 days: the service wins the answer time only.
+  complaint["service"] = "transcripts";
+  check_case(file(complaint), expect("service:transcripts", 2, 1, 4, 12, 70));
+  // The service's default type (demand, not in the policy) with the node's first response.
+  json demand = filing("طلب سجل");
+  demand.erase("type");
+  demand["service"] = "transcripts";
+  check_case(file(demand), expect("service:transcripts", 2, 2, 4, 12, 70));
+  // A service without its own answer time: the type's, else the node's.
+  demand["service"] = "records";
+  check_case(file(demand), expect("node", 7, 2, 4, 12, 70));
+  complaint["service"] = "records";
+  check_case(file(complaint), expect("type:complaint", 4, 1, 4, 12, 70));
+
+  // The policy is shown with the tree; a tree without one gives the defaults again.
+  CHECK(site.get("/api/v1/org", site.as("admin")).body["sla"] == policy);
+  REQUIRE(site.request("PUT", "/api/v1/org", sla_tree(nullptr), site.as("admin")).status == 200);
+  CHECK_FALSE(site.get("/api/v1/org", site.as("admin")).body.contains("sla"));
+  check_case(file(filing("استفسار بعد")), expect("default", 5, 1, 3, 10, 80));
+
+  // A refused policy names its path and leaves the running tree as it was.
+  json bad = sla_tree(json{{"types", {{"question", {{"answer_working_days", 3}}}}}});
+  auto refused = site.request("PUT", "/api/v1/org", bad, site.as("admin"));
+  CHECK(refused.status == 400);
+  CHECK(refused.body["error"]["code"] == "invalid_org_tree");
+  CHECK(refused.body["error"]["field"] == "sla.types.question");
+  bad = sla_tree(json{{"answer_working_days", 2}, {"first_response_working_days", 3}});
+  refused = site.request("PUT", "/api/v1/org", bad, site.as("admin"));
+  CHECK(refused.status == 400);
+  CHECK(refused.body["error"]["field"] == "sla.first_response_working_days");
+  CHECK_FALSE(site.get("/api/v1/org", site.as("admin")).body.contains("sla"));
+}
+
+TEST_CASE("a policy changed after filing leaves the promises of filed cases as they were",
+          "[http][org][sla]") {
+  Site site;
+  site.add_staff("admin", "KSU", {"node_admin"});
+  const auto cal = site.store->calendar();
+  json complaint = filing("شكوى قديمة");
+  complaint["type"] = "complaint";
+  complaint["service"] = "records";  // routed to KSU.AR: assigned at filing
+
+  const json before{{"level_working_days", 2},
+                    {"objection_working_days", 12},
+                    {"types", {{"complaint", {{"answer_working_days", 4}}}}}};
+  REQUIRE(site.request("PUT", "/api/v1/org", sla_tree(before), site.as("admin")).status == 200);
+  auto filed = site.request("POST", "/api/v1/cases", complaint);
+  REQUIRE(filed.status == 201);
+  const std::string old_case = filed.body["tracking_number"];
+  const json old_state = state_of(site, old_case);
+  CHECK(old_state["sla"]["policy"] == "type:complaint");
+  CHECK(old_state["due_at_ms"] == cal->add_working_days(kSiteStart, 4));
+
+  const json after{{"answer_working_days", 6},
+                   {"level_working_days", 5},
+                   {"objection_working_days", 20},
+                   {"warn_percent", 90},
+                   {"types", {{"complaint", {{"answer_working_days", 9}}}}}};
+  REQUIRE(site.request("PUT", "/api/v1/org", sla_tree(after), site.as("admin")).status == 200);
+
+  // The filed case keeps its promise; a new one gets the new policy.
+  json now_state = state_of(site, old_case);
+  CHECK(now_state["sla"] == old_state["sla"]);
+  CHECK(now_state["due_at_ms"] == old_state["due_at_ms"]);
+  complaint["subject"] = "شكوى جديدة";
+  auto fresh = site.request("POST", "/api/v1/cases", complaint);
+  REQUIRE(fresh.status == 201);
+  const json fresh_state = state_of(site, fresh.body["tracking_number"]);
+  CHECK(fresh_state["sla"]["policy"] == "type:complaint");
+  CHECK(fresh_state["sla"]["answer_working_days"] == 9);
+  CHECK(fresh_state["sla"]["level_working_days"] == 5);
+  CHECK(fresh_state["due_at_ms"] == cal->add_working_days(kSiteStart, 9));
+
+  // The later windows of the old case come from its own sla: an escalation's
+  // window is 2 working days (not 5), the objection window 12 (not 20).
+  site.clock.advance(60 * 60 * 1000);
+  site.act(old_case, CaseAction::kEscalate, {{"reason", "تأخر الرد"}});
+  now_state = state_of(site, old_case);
+  CHECK(now_state["level"] == 1);
+  CHECK(now_state["due_at_ms"] == cal->add_working_days(site.clock.now_ms(), 2));
+  site.move(old_case, {CaseAction::kStart, CaseAction::kAnswer});
+  now_state = state_of(site, old_case);
+  CHECK(now_state["status"] == "answered");
+  CHECK(now_state["objection_deadline_ms"] == cal->add_working_days(site.clock.now_ms(), 12));
+  CHECK(now_state["sla"] == old_state["sla"]);
 }

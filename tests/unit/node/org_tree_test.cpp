@@ -112,6 +112,12 @@ TEST_CASE("the sample trees of KSU and the Riyadh directorate parse", "[org]") {
   }
   CHECK(ksu->service("stipends")->unit == "KSU.SA.FIN");
   CHECK(ksu->service("suggestions")->default_type == "suggestion");
+  // A modest SLA policy: complaints in the ministry's five days, inquiries in three.
+  CHECK(node::resolve_sla(&ksu->sla(), "complaint", "", 0) ==
+        node::CaseSla{"type:complaint", 5, 1, 3, 10, 80});
+  CHECK(node::resolve_sla(&ksu->sla(), "inquiry", "", 0) ==
+        node::CaseSla{"type:inquiry", 3, 1, 3, 10, 80});
+  CHECK(node::resolve_sla(&ksu->sla(), "demand", "", 0).policy == "default");
 
   auto ruh = node::OrgTree::parse_text(read_file(TAWASUL_SOURCE_DIR "/deploy/org/ruh.json"));
   INFO((ruh ? std::string() : ruh.error().message));
@@ -127,6 +133,7 @@ TEST_CASE("the sample trees of KSU and the Riyadh directorate parse", "[org]") {
   }
   CHECK(ruh->service("bullying_report")->default_type == "complaint");
   CHECK(ruh->service("praise")->default_type == "praise");
+  CHECK(ruh->sla() == ksu->sla());
   CHECK(ruh->subtree("RUH.OFF").size() == 5);
 
   // Every unit of both samples has a head title in both languages.
@@ -530,4 +537,166 @@ TEST_CASE("a unit may name its head, and a unit naming no head is vacant on the 
     refused["units"][2]["head"] = bad;
     require_refused(refused, "units[2].head");
   }
+}
+
+TEST_CASE("an SLA policy sets node-wide terms and per-type terms, and round-trips", "[org][sla]") {
+  CHECK(parsed(small_tree()).sla().empty());
+  CHECK_FALSE(parsed(small_tree()).to_json().contains("sla"));
+
+  json doc = small_tree();
+  doc["sla"] =
+      json{{"answer_working_days", 7},
+           {"first_response_working_days", 2},
+           {"level_working_days", 4},
+           {"objection_working_days", 15},
+           {"warn_percent", 75},
+           {"types",
+            {{"complaint", {{"answer_working_days", 5}, {"first_response_working_days", 1}}},
+             {"inquiry", {{"answer_working_days", 3}}},
+             {"praise", json::object()}}}};
+  const node::OrgTree tree = parsed(doc);
+  const node::SlaPolicy& sla = tree.sla();
+  CHECK(sla.node == node::SlaTerms{7, 2, 4, 15, 75});
+  REQUIRE(sla.types.size() == 3);
+  CHECK(sla.types.at("complaint") == node::SlaTerms{5, 1, 0, 0, 0});
+  CHECK(sla.types.at("inquiry") == node::SlaTerms{3, 0, 0, 0, 0});
+  CHECK(sla.types.at("praise") == node::SlaTerms{});
+  CHECK(tree.to_json()["sla"] == doc["sla"]);
+  CHECK(parsed(tree.to_json()) == tree);
+
+  // Every key is optional: types alone, or node-wide terms alone.
+  doc["sla"] = json{{"types", {{"demand", {{"level_working_days", 2}}}}}};
+  CHECK(parsed(doc).sla().node == node::SlaTerms{});
+  CHECK(parsed(doc).sla().types.at("demand").level_working_days == 2);
+  CHECK(parsed(doc).to_json()["sla"] == doc["sla"]);
+  doc["sla"] = json{{"warn_percent", 90}};
+  CHECK(parsed(doc).sla().node.warn_percent == 90);
+  CHECK(parsed(doc).sla().types.empty());
+  doc["sla"] = json::object();
+  CHECK(parsed(doc).sla().empty());
+}
+
+TEST_CASE("an SLA policy with a bad shape, key, range or type is refused with its path",
+          "[org][sla]") {
+  auto with_sla = [](const json& sla) {
+    json doc = small_tree();
+    doc["sla"] = sla;
+    return doc;
+  };
+  require_refused(with_sla(json(5)), "sla");
+  require_refused(with_sla(json::array()), "sla");
+  require_refused(with_sla(json{{"answer_days", 5}}), "sla.answer_days");
+  require_refused(with_sla(json{{"types", json::array()}}), "sla.types");
+  require_refused(with_sla(json{{"types", {{"complaint", 5}}}}), "sla.types.complaint");
+  require_refused(with_sla(json{{"types", {{"complaint", {{"types", json::object()}}}}}}),
+                  "sla.types.complaint.types");
+  require_refused(with_sla(json{{"types", {{"complaint", {{"due_days", 5}}}}}}),
+                  "sla.types.complaint.due_days");
+  // Types must be case types.
+  require_refused(with_sla(json{{"types", {{"question", {{"answer_working_days", 5}}}}}}),
+                  "sla.types.question");
+  require_refused(with_sla(json{{"types", {{"Complaint", json::object()}}}}),
+                  "sla.types.Complaint");
+  require_refused(with_sla(json{{"types", {{"a b", json::object()}}}}), "sla.types[\"a b\"]");
+
+  // Whole numbers in range, node-wide and per type.
+  struct Range {
+    const char* key;
+    int low, high;
+  };
+  for (const Range& r :
+       {Range{"answer_working_days", 1, 60}, Range{"first_response_working_days", 1, 60},
+        Range{"level_working_days", 1, 30}, Range{"objection_working_days", 1, 60},
+        Range{"warn_percent", 50, 95}}) {
+    INFO(r.key);
+    for (const json& bad : {json(r.low - 1), json(r.high + 1), json(-1), json(3.5), json("5"),
+                            json(nullptr), json(true)}) {
+      INFO(bad.dump());
+      require_refused(with_sla(json{{r.key, bad}}), std::string("sla.") + r.key);
+      require_refused(with_sla(json{{"types", {{"remark", {{r.key, bad}}}}}}),
+                      std::string("sla.types.remark.") + r.key);
+    }
+    // Both ends are allowed (the first response kept within the answer).
+    for (int good : {r.low, r.high}) {
+      json sla{{r.key, good}};
+      if (std::string_view(r.key) == "first_response_working_days") sla["answer_working_days"] = 60;
+      INFO(good);
+      CHECK(node::OrgTree::parse(with_sla(sla)).has_value());
+    }
+  }
+}
+
+TEST_CASE("an SLA policy whose first response comes after the answer is refused", "[org][sla]") {
+  auto with_sla = [](const json& sla) {
+    json doc = small_tree();
+    doc["sla"] = sla;
+    return doc;
+  };
+  require_refused(with_sla(json{{"answer_working_days", 3}, {"first_response_working_days", 4}}),
+                  "sla.first_response_working_days");
+  // Against the built-in answer time (5) when the node sets none.
+  require_refused(with_sla(json{{"first_response_working_days", 6}}),
+                  "sla.first_response_working_days");
+  // A type's own terms, and a type's terms against the node's.
+  require_refused(
+      with_sla(
+          json{{"types",
+                {{"inquiry", {{"answer_working_days", 2}, {"first_response_working_days", 3}}}}}}),
+      "sla.types.inquiry.first_response_working_days");
+  require_refused(with_sla(json{{"first_response_working_days", 3},
+                                {"types", {{"inquiry", {{"answer_working_days", 2}}}}}}),
+                  "sla.types.inquiry.answer_working_days");
+  require_refused(with_sla(json{{"answer_working_days", 2},
+                                {"types", {{"inquiry", {{"first_response_working_days", 4}}}}}}),
+                  "sla.types.inquiry.first_response_working_days");
+  // Equal is allowed; so is a type that lengthens the answer past the node's first response.
+  CHECK(node::OrgTree::parse(
+            with_sla(json{{"answer_working_days", 2}, {"first_response_working_days", 2}}))
+            .has_value());
+  CHECK(node::OrgTree::parse(
+            with_sla(json{{"answer_working_days", 2},
+                          {"types",
+                           {{"complaint",
+                             {{"answer_working_days", 10}, {"first_response_working_days", 4}}}}}}))
+            .has_value());
+}
+
+TEST_CASE(
+    "resolve_sla: the service wins over the type, the type over the node, the node over "
+    "the defaults",
+    "[org][sla]") {
+  // No policy at all: the ministry's defaults.
+  CHECK(node::resolve_sla(nullptr, "complaint", "", 0) ==
+        node::CaseSla{"default", 5, 1, 3, 10, 80});
+  CHECK(node::resolve_sla(nullptr, "complaint", "grades", 2) ==
+        node::CaseSla{"service:grades", 2, 1, 3, 10, 80});
+
+  json doc = small_tree();
+  doc["sla"] = json{{"answer_working_days", 7},
+                    {"first_response_working_days", 2},
+                    {"level_working_days", 4},
+                    {"types",
+                     {{"complaint",
+                       {{"answer_working_days", 4},
+                        {"first_response_working_days", 1},
+                        {"objection_working_days", 12},
+                        {"warn_percent", 60}}},
+                      {"remark", {{"level_working_days", 2}}}}}};
+  const node::OrgTree tree = parsed(doc);
+  const node::SlaPolicy* policy = &tree.sla();
+  CHECK(node::resolve_sla(policy, "complaint", "", 0) ==
+        node::CaseSla{"type:complaint", 4, 1, 4, 12, 60});
+  // A type with no answer time of its own takes the node's, and its own other terms.
+  CHECK(node::resolve_sla(policy, "remark", "", 0) == node::CaseSla{"node", 7, 2, 2, 10, 80});
+  CHECK(node::resolve_sla(policy, "inquiry", "", 0) == node::CaseSla{"node", 7, 2, 4, 10, 80});
+  CHECK(node::resolve_sla(policy, "complaint", "grades", 9) ==
+        node::CaseSla{"service:grades", 9, 1, 4, 12, 60});
+  // A service's answer time shorter than the first response shortens the first response.
+  CHECK(node::resolve_sla(policy, "inquiry", "grades", 1) ==
+        node::CaseSla{"service:grades", 1, 1, 4, 10, 80});
+  // Only the node's terms: a type not listed falls through to the node, then the defaults.
+  doc["sla"] = json{{"objection_working_days", 20}};
+  const node::OrgTree node_only = parsed(doc);
+  CHECK(node::resolve_sla(&node_only.sla(), "demand", "", 0) ==
+        node::CaseSla{"default", 5, 1, 3, 20, 80});
 }
