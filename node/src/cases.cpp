@@ -587,6 +587,16 @@ bool is_action_field(CaseAction action, std::string_view field) {
 
 namespace {
 
+// Copies the pre-breach warning time an event carries for the deadline it
+// sets (`warn_at_ms`), if any, into the new state.
+std::expected<void, std::string> copy_warn_at(const json& payload, json& s) {
+  if (!payload.contains("warn_at_ms")) return {};
+  if (!payload["warn_at_ms"].is_number_integer())
+    return std::unexpected("has an invalid warn_at_ms");
+  s["warn_at_ms"] = payload["warn_at_ms"];
+  return {};
+}
+
 // Checks the rung of the ladder an escalation or an objection moves a case
 // to: `unit` (whose head now holds it), `assignee` (that head, or null) and
 // `level_name` {ar, en}. The error names what is wrong.
@@ -674,6 +684,14 @@ Result<json> fold_workflow_event(const json& state, const crypto::Event& event, 
         s["sla_paused"] = json{{"since_ms", event.time_ms},
                                {"remaining_ms", payload["sla_remaining_ms"]},
                                {"reason", "waiting_for_beneficiary"}};
+        // The warning not yet given keeps its own share of the time left.
+        if (payload.contains("warn_remaining_ms")) {
+          if (!payload["warn_remaining_ms"].is_number_integer() ||
+              payload["warn_remaining_ms"].get<std::int64_t>() < 0) {
+            return malformed("has an invalid warn_remaining_ms");
+          }
+          s["sla_paused"]["warn_remaining_ms"] = payload["warn_remaining_ms"];
+        }
       }
       break;
     case CaseAction::kProvideInfo:
@@ -684,6 +702,7 @@ Result<json> fold_workflow_event(const json& state, const crypto::Event& event, 
         s["due_at_ms"] = payload["due_at_ms"];
         entry["due_at_ms"] = payload["due_at_ms"];
       }
+      if (auto r = copy_warn_at(payload, s); !r) return malformed(r.error());
       s.erase("sla_paused");
       break;
     case CaseAction::kAnswer:
@@ -753,6 +772,10 @@ Result<json> fold_workflow_event(const json& state, const crypto::Event& event, 
       s["objections"].push_back(std::move(record));
       s["level"] = payload["level"];
       s["due_at_ms"] = payload["due_at_ms"];
+      // A new deadline: its own warning.
+      s.erase("warn_at_ms");
+      s.erase("sla_warned");
+      if (auto r = copy_warn_at(payload, s); !r) return malformed(r.error());
       s.erase("objection_deadline_ms");
       entry["objection"] = payload["objection"];
       entry["level"] = payload["level"];
@@ -792,6 +815,9 @@ Result<json> fold_workflow_event(const json& state, const crypto::Event& event, 
       s["unit"] = payload["unit"];
       s["assignee"] = payload.contains("assignee") ? payload["assignee"] : json();
       s["due_at_ms"] = payload["due_at_ms"];
+      s.erase("warn_at_ms");
+      s.erase("sla_warned");
+      if (auto r = copy_warn_at(payload, s); !r) return malformed(r.error());
       entry["level"] = payload["level"];
       entry["level_name"] = json{{"ar", name["ar"]}, {"en", name["en"]}};
       entry["due_at_ms"] = payload["due_at_ms"];
@@ -803,6 +829,60 @@ Result<json> fold_workflow_event(const json& state, const crypto::Event& event, 
       break;
   }
   s["history"].push_back(entry);
+  return s;
+}
+
+// The pre-breach warning: once per deadline, for a case whose clock runs.
+Result<json> fold_sla_warned(const json& state, const crypto::Event& event, const json& payload) {
+  if (auto origin = check_case_event_origin(state, event); !origin)
+    return std::unexpected(origin.error());
+  auto malformed = [&](std::string what) {
+    return std::unexpected(Error::bad_request("malformed_event", event.kind + " " + what));
+  };
+  if (!payload.contains("by") || !payload["by"].is_string()) return malformed("lacks by");
+  if (!payload.contains("level") || !payload["level"].is_number_integer())
+    return malformed("lacks level");
+  if (!payload.contains("due_at_ms") || !payload["due_at_ms"].is_number_integer())
+    return malformed("lacks due_at_ms");
+  if (!payload.contains("notify") || !payload["notify"].is_array() ||
+      payload["notify"].size() > 10) {
+    return malformed("lacks notify (at most 10 staff ids)");
+  }
+  for (const auto& id : payload["notify"]) {
+    if (!id.is_string() || id.get_ref<const std::string&>().empty() ||
+        id.get_ref<const std::string&>().size() > 64) {
+      return malformed("names an invalid staff id to notify");
+    }
+  }
+  const std::string status = state["status"];
+  if (status == "answered" || status == "closed" || state.contains("sla_paused") ||
+      state.contains("handed_to_hub")) {
+    return std::unexpected(
+        Error::conflict("transition_not_allowed",
+                        "no warning for a case that is " + status +
+                            (state.contains("sla_paused") ? " (clock paused)" : "") +
+                            (state.contains("handed_to_hub") ? " (handed to the hub)" : "")));
+  }
+  // It warns of the case's running deadline, at its level, and only once.
+  if (payload["due_at_ms"] != state["due_at_ms"] || payload["level"] != state.value("level", 0) ||
+      state.contains("sla_warned")) {
+    return std::unexpected(Error::conflict(
+        "stale_warning", event.kind + " for a deadline that is not the case's, or warned already"));
+  }
+  json s = state;
+  s["sla_warned"] = json{{"at_ms", event.time_ms},
+                         {"level", payload["level"]},
+                         {"due_at_ms", payload["due_at_ms"]},
+                         {"notify", payload["notify"]}};
+  s["updated_at_ms"] = event.time_ms;
+  s["events"].push_back(json{{"origin", event.origin}, {"seq", event.seq}});
+  s["history"].push_back(json{{"event", "sla_warned"},
+                              {"at_ms", event.time_ms},
+                              {"status", status},
+                              {"by", payload["by"]},
+                              {"level", payload["level"]},
+                              {"due_at_ms", payload["due_at_ms"]},
+                              {"internal", true}});
   return s;
 }
 
@@ -828,6 +908,8 @@ Result<json> fold_case_event(const json& state, const crypto::Event& event, cons
         return malformed(std::string("lacks ") + key);
       }
     }
+    if (payload.contains("warn_at_ms") && !payload["warn_at_ms"].is_number_integer())
+      return malformed("has an invalid warn_at_ms");
     if (!payload.contains("beneficiary") || !payload["beneficiary"].is_object()) {
       return malformed("lacks beneficiary");
     }
@@ -880,6 +962,7 @@ Result<json> fold_case_event(const json& state, const crypto::Event& event, cons
     return s;
   }
   if (event.kind == kCaseAttachmentAdded) return fold_attachment_added(state, event, payload);
+  if (event.kind == kCaseSlaWarned) return fold_sla_warned(state, event, payload);
   if (event.kind == kCaseHandedToHub) {
     if (state.is_null() || state["owner"] != event.origin) {
       return std::unexpected(

@@ -503,7 +503,8 @@ int cmd_sweep(int argc, const char* const* argv) {
   for (const auto& line : round.lines) std::cout << line << "\n";
   std::cout << "swept " << code << " at " << iso8601_utc(now_ms) << ": " << round.escalated
             << " escalated, " << round.handed_to_hub << " handed to the hub, " << round.closed
-            << " closed, " << round.stale << " stale, " << round.failed << " failed\n";
+            << " closed, " << round.warned << " warned, " << round.stale << " stale, "
+            << round.failed << " failed\n";
   if (round.next_due_ms && *round.next_due_ms <= now_ms)
     std::cout << "more deadlines are due at this time: run it again\n";
   return round.failed > 0 ? 1 : 0;

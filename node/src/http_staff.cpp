@@ -325,9 +325,12 @@ void HttpApi::staff_routes() {
           res, Error::bad_request("unknown_channel", "channel is not a channel", "channel"));
     }
     const std::string overdue = req.get_param_value("overdue");
-    if (!overdue.empty() && overdue != "true" && overdue != "false") {
-      return send_error(res,
-                        Error::bad_request("wrong_type", "overdue is true or false", "overdue"));
+    const std::string near_due = req.get_param_value("near_due");
+    for (const auto& [name, value] : {std::pair{"overdue", &overdue}, {"near_due", &near_due}}) {
+      if (!value->empty() && *value != "true" && *value != "false") {
+        return send_error(
+            res, Error::bad_request("wrong_type", std::string(name) + " is true or false", name));
+      }
     }
     const std::string query = req.get_param_value("q");
     if (invalid_utf8_offset(query) || utf8_length(query) > 200) {
@@ -383,6 +386,11 @@ void HttpApi::staff_routes() {
           open && !state.contains("sla_paused") && state["due_at_ms"].get<std::int64_t>() < now;
       if (overdue == "true" && !is_overdue) return true;
       if (overdue == "false" && is_overdue) return true;
+      // Flagged by the pre-breach warning (node/SLA.md), and not yet late.
+      const bool is_near_due =
+          open && !is_overdue && !state.contains("sla_paused") && state.contains("sla_warned");
+      if (near_due == "true" && !is_near_due) return true;
+      if (near_due == "false" && is_near_due) return true;
       if (!query.empty() && !matches_query(state["subject"].get<std::string>() + " " +
                                                state["description"].get<std::string>(),
                                            query)) {
@@ -398,7 +406,8 @@ void HttpApi::staff_routes() {
                           {"confidential", state.value("confidential", false)},
                           {"submitted_at_ms", state["submitted_at_ms"]},
                           {"due_at_ms", state["due_at_ms"]},
-                          {"overdue", is_overdue}});
+                          {"overdue", is_overdue},
+                          {"near_due", is_near_due}});
       return true;
     });
     if (!scanned) return send_error(res, scanned.error());

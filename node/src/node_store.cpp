@@ -164,7 +164,8 @@ Result<void> NodeStore::apply(storage::WriteTxn& txn, std::string_view stream, s
 namespace {
 
 // The due key of a case view and what falls due then (storage/FORMAT.md
-// `due`): an open case's running deadline ("answer"); an answered case's
+// `due`): an open case's warning ("warning") until it is given, then its
+// running deadline ("answer"); an answered case's
 // objection window ("objection_window"), after which it closes. Nothing
 // while the clock is paused, after the hand-off to the hub, when closed, or
 // for an answer that is final (no window).
@@ -194,7 +195,13 @@ std::optional<DueKey> due_key(const json& state) {
                   kDueObjectionWindow};
   }
   if (!state.contains("due_at_ms") || !state["due_at_ms"].is_number_integer()) return std::nullopt;
-  return DueKey{due_key_bytes(state["due_at_ms"].get<std::int64_t>(), tracking), kDueAnswer};
+  const auto due = state["due_at_ms"].get<std::int64_t>();
+  // Before the deadline, its warning — once per deadline.
+  if (state.contains("warn_at_ms") && state["warn_at_ms"].is_number_integer() &&
+      !state.contains("sla_warned") && state["warn_at_ms"].get<std::int64_t>() < due) {
+    return DueKey{due_key_bytes(state["warn_at_ms"].get<std::int64_t>(), tracking), kDueWarning};
+  }
+  return DueKey{due_key_bytes(due, tracking), kDueAnswer};
 }
 
 }  // namespace
@@ -267,12 +274,14 @@ Result<json> NodeStore::next_level(const json& state, std::int64_t now_ms, std::
                          ? state["sla"].value("level_working_days", kLevelWorkingDays)
                          : kLevelWorkingDays;
     kind = event_kind(CaseAction::kEscalate);
+    const std::int64_t due = calendar()->add_working_days(now_ms, days);
     return json{{"tracking_number", tracking},
                 {"level", base + static_cast<int>(i) + 1},
                 {"unit", unit->id},
                 {"assignee", unit->head.empty() ? json() : json(unit->head)},
                 {"level_name", json{{"ar", unit->name_ar}, {"en", unit->name_en}}},
-                {"due_at_ms", calendar()->add_working_days(now_ms, days)}};
+                {"due_at_ms", due},
+                {"warn_at_ms", warn_at(warn_percent_of(state), now_ms, due)}};
   }
   kind = kCaseHandedToHub;
   return json{{"tracking_number", tracking}, {"level", base + static_cast<int>(ladder.size()) + 1}};
@@ -289,7 +298,13 @@ Result<json> NodeStore::escalate_breach(
   auto value = txn.find(cases_, tracking_number);
   if (!value) return stale;
   json state = json::parse(*value);
-  if (state["owner"] != identity_.code || due_key(state) != DueKey{key, kDueAnswer}) return stale;
+  if (state["owner"] != identity_.code) return stale;
+  // The key is the deadline itself — or its warning, found only after the
+  // deadline too has passed (a sweeper that was down): then it escalates at once.
+  const auto current = due_key(state);
+  const bool late_warning =
+      current == DueKey{key, kDueWarning} && state["due_at_ms"].get<std::int64_t>() <= now_ms;
+  if (current != DueKey{key, kDueAnswer} && !late_warning) return stale;
   auto status = parse_status(state["status"].get<std::string>());
   if (!status || !next_status(*status, CaseAction::kEscalate)) return stale;
   std::string kind;
@@ -297,7 +312,7 @@ Result<json> NodeStore::escalate_breach(
   if (!payload) return std::unexpected(payload.error());
   (*payload)["by"] = "system";
   (*payload)["reason"] = "sla_breach";
-  (*payload)["breached_due_ms"] = due_ms;
+  (*payload)["breached_due_ms"] = state["due_at_ms"];
   auto appended = append_local(txn, kind, *payload, now_ms);
   if (!appended) return std::unexpected(appended.error());
   if (before_commit) {
@@ -305,6 +320,58 @@ Result<json> NodeStore::escalate_breach(
   }
   json out = *payload;
   out["outcome"] = kind == kCaseHandedToHub ? "handed_to_hub" : "escalated";
+  out["seq"] = *appended;
+  return out;
+}
+
+std::int64_t NodeStore::warn_at(int warn_percent, std::int64_t start_ms,
+                                std::int64_t due_ms) const {
+  const auto cal = calendar();
+  const std::int64_t window = std::max<std::int64_t>(0, cal->working_ms_between(start_ms, due_ms));
+  return cal->add_working_ms(start_ms, window * warn_percent / 100);
+}
+
+int NodeStore::warn_percent_of(const json& state) {
+  return state.contains("sla") && state["sla"].is_object()
+             ? state["sla"].value("warn_percent", kWarnPercent)
+             : kWarnPercent;
+}
+
+Result<json> NodeStore::warn_near_due(
+    storage::WriteTxn& txn, std::string_view tracking_number, std::int64_t warn_ms,
+    std::int64_t now_ms, const std::function<Result<void>(std::string_view)>& before_commit) {
+  const json stale{{"outcome", "stale"}, {"tracking_number", tracking_number}};
+  const std::string key = due_key_bytes(warn_ms, tracking_number);
+  if (!txn.find(due_, key)) return stale;
+  auto value = txn.find(cases_, tracking_number);
+  if (!value) return stale;
+  const json state = json::parse(*value);
+  if (state["owner"] != identity_.code || due_key(state) != DueKey{key, kDueWarning}) return stale;
+  // Too late to warn: the deadline itself has passed.
+  if (state["due_at_ms"].get<std::int64_t>() <= now_ms)
+    return escalate_breach(txn, tracking_number, warn_ms, now_ms, before_commit);
+  // Who hears it: the assignee, and the head of the case's unit.
+  json notify = json::array();
+  if (state.contains("assignee") && state["assignee"].is_string())
+    notify.push_back(state["assignee"]);
+  if (auto tree = org_tree(); tree && state.contains("unit") && state["unit"].is_string()) {
+    const OrgUnit* unit = tree->unit(state["unit"].get<std::string>());
+    if (unit != nullptr && !unit->head.empty() &&
+        json(unit->head) != state.value("assignee", json()))
+      notify.push_back(unit->head);
+  }
+  const json payload{{"tracking_number", tracking_number},
+                     {"by", "system"},
+                     {"level", state.value("level", 0)},
+                     {"due_at_ms", state["due_at_ms"]},
+                     {"notify", notify}};
+  auto appended = append_local(txn, kCaseSlaWarned, payload, now_ms);
+  if (!appended) return std::unexpected(appended.error());
+  if (before_commit) {
+    if (auto r = before_commit(tracking_number); !r) return std::unexpected(r.error());
+  }
+  json out = payload;
+  out["outcome"] = "warned";
   out["seq"] = *appended;
   return out;
 }
@@ -406,6 +473,7 @@ Result<json> NodeStore::file_case(storage::WriteTxn& txn, const FilingRequest& r
   const std::int64_t due_ms = cal->add_working_days(now_ms, sla.answer_working_days);
   json payload = case_filed_payload(request, tracking, access_code_hash(tracking, *normalized),
                                     now_ms, due_ms, identity_.seal_key);
+  payload["warn_at_ms"] = warn_at(sla.warn_percent, now_ms, due_ms);
   payload["sla"] = json{
       {"policy", sla.policy},
       {"answer_working_days", sla.answer_working_days},
@@ -538,9 +606,17 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
   if (action == CaseAction::kRequestInfo) {
     payload["sla_remaining_ms"] = std::max<std::int64_t>(
         0, cal->working_ms_between(now_ms, state["due_at_ms"].get<std::int64_t>()));
+    if (state.contains("warn_at_ms") && !state.contains("sla_warned")) {
+      payload["warn_remaining_ms"] = std::max<std::int64_t>(
+          0, cal->working_ms_between(now_ms, state["warn_at_ms"].get<std::int64_t>()));
+    }
   } else if (action == CaseAction::kProvideInfo && state.contains("sla_paused")) {
-    payload["due_at_ms"] =
-        cal->add_working_ms(now_ms, state["sla_paused"]["remaining_ms"].get<std::int64_t>());
+    const json& paused = state["sla_paused"];
+    payload["due_at_ms"] = cal->add_working_ms(now_ms, paused["remaining_ms"].get<std::int64_t>());
+    if (paused.contains("warn_remaining_ms")) {
+      payload["warn_at_ms"] =
+          cal->add_working_ms(now_ms, paused["warn_remaining_ms"].get<std::int64_t>());
+    }
   } else if (action == CaseAction::kObject) {
     // Within the window the answer opened, one level higher than the level
     // that answered, with that level's own deadline.

@@ -265,6 +265,25 @@ void Notifier::run() {
 Result<json> Notifier::delivery_message(const json& entry, int attempt) {
   const std::string tracking = entry.value("tracking_number", "");
   const std::string channel = entry.value("channel", "");
+  const std::string status = entry.value("case_status", "");
+  json message{{"id", entry["id"]},
+               {"tracking_number", tracking},
+               {"kind", entry["kind"]},
+               {"channel", channel},
+               {"voice_allowed", entry.value("voice_allowed", false)},
+               {"text", entry["text"]},
+               {"case_status", status},
+               {"case_status_label", status_label(status)},
+               {"created_at", iso8601_utc(entry.value("created_at_ms", std::int64_t{0}))},
+               {"attempt", attempt}};
+  // To staff (a pre-breach warning): the member's id; the command knows how
+  // to reach them. No personal data of the beneficiary is opened.
+  if (channel == "staff") {
+    if (!entry.contains("to_staff") || !entry["to_staff"].is_string())
+      return std::unexpected(Error::internal("a staff message without to_staff"));
+    message["to"] = entry["to_staff"];
+    return message;
+  }
   const char* field = channel == "sms" ? "phone" : channel == "email" ? "email" : nullptr;
   if (field == nullptr)
     return std::unexpected(Error::internal("unknown channel '" + channel + "'"));
@@ -277,18 +296,7 @@ Result<json> Notifier::delivery_message(const json& entry, int attempt) {
     return std::unexpected(
         Error::not_found("case " + tracking + " has no " + field + " that opens at this node"));
   }
-  const std::string status = entry.value("case_status", "");
-  json message{{"id", entry["id"]},
-               {"tracking_number", tracking},
-               {"kind", entry["kind"]},
-               {"channel", channel},
-               {"to", beneficiary[field]},
-               {"voice_allowed", entry.value("voice_allowed", false)},
-               {"text", entry["text"]},
-               {"case_status", status},
-               {"case_status_label", status_label(status)},
-               {"created_at", iso8601_utc(entry.value("created_at_ms", std::int64_t{0}))},
-               {"attempt", attempt}};
+  message["to"] = beneficiary[field];
   if (entry.contains("language_preference"))
     message["language_preference"] = entry["language_preference"];
   return message;

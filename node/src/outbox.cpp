@@ -7,6 +7,7 @@
 
 #include "node/cases.hpp"
 #include "node/node_store.hpp"
+#include "node/time_util.hpp"
 
 namespace tawasul::node {
 
@@ -77,6 +78,13 @@ constexpr std::array<Message, 14> kMessages = {{
     {"case.handed_to_hub", "escalated", nullptr, "تم رفع طلبك رقم {tn} إلى وزارة التعليم لمتابعته",
      "Your case {tn} has been escalated to the Ministry of Education for follow-up"},
 }};
+
+// The pre-breach warning, to staff (the assignee and the unit head); `{text}`
+// is the deadline in Riyadh time.
+constexpr std::string_view kWarningAr =
+    "تنبيه: يقترب موعد الرد على الطلب رقم {tn}، وينتهي في {text} بتوقيت الرياض.";
+constexpr std::string_view kWarningEn =
+    "Reminder: the answer to case {tn} is due by {text} (Riyadh time).";
 
 const Message* message_for(std::string_view event_kind) {
   for (const auto& m : kMessages) {
@@ -194,6 +202,7 @@ Result<Outbox> Outbox::open(storage::Env& env) {
 
 Result<std::uint64_t> Outbox::on_event(storage::WriteTxn& txn, const crypto::Event& event,
                                        const json& payload, const json& state) {
+  if (event.kind == kCaseSlaWarned) return on_warning(txn, event, payload, state);
   std::string_view key = event.kind;
   if (event.kind == "case.escalated" && payload.value("reason", "") != "sla_breach")
     key = "case.escalated/by_staff";
@@ -223,18 +232,8 @@ Result<std::uint64_t> Outbox::on_event(storage::WriteTxn& txn, const crypto::Eve
       quoted_en = quote(payload[m->quote].value("en", ""), kQuoteMaxChars);
     }
 
-    std::uint64_t last = 0;
-    if (auto v = txn.find(meta_, kOutboxSeqKey)) {
-      if (v->size() != 8) return std::unexpected(Error::internal("outbox_seq is not 8 bytes"));
-      last = storage::decode_u64(*v);
-    }
-    const std::uint64_t id = last + 1;
-    if (auto r = txn.put(meta_, kOutboxSeqKey, storage::encode_u64(id)); !r)
-      return std::unexpected(from_storage(r.error()));
-
     const auto now = static_cast<std::int64_t>(event.time_ms);
-    json entry{{"id", id},
-               {"tracking_number", tracking},
+    json entry{{"tracking_number", tracking},
                {"kind", m->kind},
                {"event", event.kind},
                {"event_seq", event.seq},
@@ -251,9 +250,54 @@ Result<std::uint64_t> Outbox::on_event(storage::WriteTxn& txn, const crypto::Eve
                {"next_attempt_ms", now}};
     if (state.contains("language_preference") && state["language_preference"].is_string())
       entry["language_preference"] = state["language_preference"];
-    // Ids only grow, so a new message is always the last key.
-    if (auto r = put(txn, pending_, id, entry, MDB_APPEND); !r) return std::unexpected(r.error());
-    last_id = id;
+    auto id = append(txn, std::move(entry));
+    if (!id) return id;
+    last_id = *id;
+  }
+  return last_id;
+}
+
+Result<std::uint64_t> Outbox::append(storage::WriteTxn& txn, json entry) {
+  std::uint64_t last = 0;
+  if (auto v = txn.find(meta_, kOutboxSeqKey)) {
+    if (v->size() != 8) return std::unexpected(Error::internal("outbox_seq is not 8 bytes"));
+    last = storage::decode_u64(*v);
+  }
+  const std::uint64_t id = last + 1;
+  if (auto r = txn.put(meta_, kOutboxSeqKey, storage::encode_u64(id)); !r)
+    return std::unexpected(from_storage(r.error()));
+  entry["id"] = id;
+  // Ids only grow, so a new message is always the last key.
+  if (auto r = put(txn, pending_, id, entry, MDB_APPEND); !r) return std::unexpected(r.error());
+  return id;
+}
+
+Result<std::uint64_t> Outbox::on_warning(storage::WriteTxn& txn, const crypto::Event& event,
+                                         const json& payload, const json& state) {
+  const std::string tracking = state.value("tracking_number", "");
+  // The deadline in Riyadh time, as staff read it: "2026-11-05 15:00".
+  std::string due = iso8601_utc(payload["due_at_ms"].get<std::int64_t>() + kRiyadhOffsetMs);
+  due = due.substr(0, 10) + " " + due.substr(11, 5);
+  const auto now = static_cast<std::int64_t>(event.time_ms);
+  std::uint64_t last_id = 0;
+  for (const auto& staff : payload["notify"]) {
+    json entry{{"tracking_number", tracking},
+               {"kind", "sla_warning"},
+               {"event", event.kind},
+               {"event_seq", event.seq},
+               {"channel", "staff"},
+               {"to_staff", staff},
+               {"voice_allowed", false},
+               {"text", json{{"ar", fill(kWarningAr, tracking, due)},
+                             {"en", fill(kWarningEn, tracking, due)}}},
+               {"case_status", state.value("status", "")},
+               {"created_at_ms", now},
+               {"status", "pending"},
+               {"attempts", 0},
+               {"next_attempt_ms", now}};
+    auto id = append(txn, std::move(entry));
+    if (!id) return id;
+    last_id = *id;
   }
   return last_id;
 }

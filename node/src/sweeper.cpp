@@ -84,7 +84,8 @@ SweepRound Sweeper::run_once(std::int64_t now_ms) {
   for (const auto& entry : *due) {
     if (stopping()) break;
     const bool window = entry.kind == kDueObjectionWindow;
-    if (!window && entry.kind != kDueAnswer) {
+    const bool warning = entry.kind == kDueWarning;
+    if (!window && !warning && entry.kind != kDueAnswer) {
       ++round.failed;  // a kind this version does not know: left for the operator
       log_("error",
            "sweeper: case " + entry.tracking_number + ": unknown due kind '" + entry.kind + "'");
@@ -95,6 +96,10 @@ SweepRound Sweeper::run_once(std::int64_t now_ms) {
         return store_.close_unobjected(txn, entry.tracking_number, entry.due_ms, now_ms,
                                        options_.before_commit);
       }
+      if (warning) {
+        return store_.warn_near_due(txn, entry.tracking_number, entry.due_ms, now_ms,
+                                    options_.before_commit);
+      }
       return store_.escalate_breach(txn, entry.tracking_number, entry.due_ms, now_ms,
                                     options_.before_commit);
     });
@@ -103,8 +108,11 @@ SweepRound Sweeper::run_once(std::int64_t now_ms) {
     if (!done) {
       ++round.failed;
       round.lines.push_back(label + ": failed: " + done.error().message);
-      log_("error", "sweeper: " + label + ": cannot " + (window ? "close" : "escalate") + ": " +
-                        done.error().message);
+      log_("error", "sweeper: " + label + ": cannot " +
+                        (window    ? "close"
+                         : warning ? "warn"
+                                   : "escalate") +
+                        ": " + done.error().message);
       continue;
     }
     const std::string outcome = (*done)["outcome"];
@@ -118,6 +126,10 @@ SweepRound Sweeper::run_once(std::int64_t now_ms) {
       ++round.handed_to_hub;
       round.lines.push_back(label + ": handed to the hub");
       log_("info", "sweeper: " + label + " breached above the sector head; handed to the hub");
+    } else if (outcome == "warned") {
+      ++round.warned;
+      round.lines.push_back(label + ": warned (" + (*done)["notify"].dump() + ")");
+      log_("info", "sweeper: " + label + ": near its deadline; staff warned");
     } else if (outcome == "closed") {
       ++round.closed;
       round.lines.push_back(label + ": closed (the objection window ended)");

@@ -161,15 +161,15 @@ TEST_CASE("a node killed between a breach and its commit escalates it exactly on
     REQUIRE(first.exit_code == 0);
     CHECK(contains(first.output, "case " + tn + " (due "));
     CHECK(contains(first.output, "escalated to level 1 (KSU)"));
-    CHECK(
-        contains(first.output, ": 1 escalated, 0 handed to the hub, 0 closed, 0 stale, 0 failed"));
+    CHECK(contains(first.output,
+                   ": 1 escalated, 0 handed to the hub, 0 closed, 0 warned, 0 stale, 0 failed"));
     CHECK(contains(verified(dir), "KSU 2 events"));
 
     auto second = run_tawasul({"sweep", "--data", dir.string(), "--now", sweep_at});
     INFO(second.output);
     REQUIRE(second.exit_code == 0);
-    CHECK(
-        contains(second.output, ": 0 escalated, 0 handed to the hub, 0 closed, 0 stale, 0 failed"));
+    CHECK(contains(second.output,
+                   ": 0 escalated, 0 handed to the hub, 0 closed, 0 warned, 0 stale, 0 failed"));
     CHECK(contains(verified(dir), "KSU 2 events"));
 
     // The node, started again, shows one escalation in the case's history.

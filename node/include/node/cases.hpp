@@ -94,6 +94,11 @@ inline constexpr const char* kCaseLinked = "case.linked";
 // {tracking_number, by: "system" or a staff id, level, reason}. The status
 // stays; the node stops escalating the case (the hub's side is federation work).
 inline constexpr const char* kCaseHandedToHub = "case.handed_to_hub";
+// The pre-breach warning (node/SLA.md): {tracking_number, by: "system",
+// level, due_at_ms (the deadline it warns of), notify: [staff ids]}. Internal:
+// the beneficiary never sees it; it flags the case in the staff queue once
+// per deadline, and the node's outbox tells the staff it names.
+inline constexpr const char* kCaseSlaWarned = "case.sla_warned";
 
 // True when `field` is one a staff or beneficiary action may carry (the
 // texts it needs, and an assignee for assign); anything else is refused.
@@ -110,6 +115,12 @@ inline constexpr int kLevelWorkingDays = 3;
 // running deadline of an open case, or the end of an answer's objection window.
 inline constexpr std::string_view kDueAnswer = "answer";
 inline constexpr std::string_view kDueObjectionWindow = "objection_window";
+// ...or the moment to warn of the running deadline (`warn_at_ms`, before the
+// case is warned for that deadline).
+inline constexpr std::string_view kDueWarning = "warning";
+// The share of a level's window after which staff are warned, unless the
+// case's SLA says otherwise (`sla.warn_percent`).
+inline constexpr int kWarnPercent = 80;
 
 // Folds `event` into `state` (null for a case not seen yet) and returns the new
 // state. Refuses events that do not fit the case (e.g. filing it twice).

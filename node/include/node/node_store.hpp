@@ -129,13 +129,25 @@ class NodeStore final : public federation::KeyDirectory {
 
   // The sweeper's command: if `tracking_number` still has the due key
   // (due_ms, tracking) — i.e. this very deadline is still current, open and
-  // not paused — appends its escalation (reason "sla_breach",
-  // breached_due_ms) in `txn`, which also moves the key. Returns
+  // not paused; or its warning key when the deadline has passed too —
+  // appends its escalation (reason "sla_breach", breached_due_ms = the
+  // case's deadline) in `txn`, which also moves the key. Returns
   // {"outcome": "escalated" | "handed_to_hub" | "stale", …}. `before_commit`,
   // when given, runs after the event is appended and may fail the command
   // (tests inject a crash there).
   Result<nlohmann::json> escalate_breach(
       storage::WriteTxn& txn, std::string_view tracking_number, std::int64_t due_ms,
+      std::int64_t now_ms, const std::function<Result<void>(std::string_view)>& before_commit = {});
+
+  // The sweeper's command for a pre-breach warning: if the due key (warn_ms,
+  // tracking) is still the case's warning, appends `case.sla_warned`
+  // {level, due_at_ms, notify: the assignee and the head of the case's unit}
+  // (node/SLA.md), which moves the key to the deadline itself. When the
+  // deadline too has passed by `now_ms` (a sweeper that was down), escalates
+  // at once instead (escalate_breach). Returns {"outcome": "warned" |
+  // "escalated" | "handed_to_hub" | "stale", …}; `before_commit` as above.
+  Result<nlohmann::json> warn_near_due(
+      storage::WriteTxn& txn, std::string_view tracking_number, std::int64_t warn_ms,
       std::int64_t now_ms, const std::function<Result<void>(std::string_view)>& before_commit = {});
 
   // The sweeper's command for an objection window that has ended: if the
@@ -272,6 +284,11 @@ class NodeStore final : public federation::KeyDirectory {
   storage::Dbi blobs_{};  // BLAKE2b-256 of a file (32 bytes) → its bytes
   // u64 BE due_at_ms ‖ tracking number → kind ("answer"): open cases' deadlines
   storage::Dbi due_{};
+  // When to warn of a deadline `due_ms` set at `start_ms`: after
+  // `warn_percent` % of the working time between them.
+  std::int64_t warn_at(int warn_percent, std::int64_t start_ms, std::int64_t due_ms) const;
+  // The case's `sla.warn_percent`, or the default.
+  static int warn_percent_of(const nlohmann::json& state);
   Result<void> update_due(storage::WriteTxn& txn, const nlohmann::json& before,
                           const nlohmann::json& after);
   std::optional<StaffDirectory> staff_;

@@ -80,8 +80,9 @@ class Outbox {
   // The fold's hook: queues the message `event` (already folded into
   // `state`, the case's new view) gives the beneficiary, if any — a closure
   // gives two: the closing message and the survey invitation (kind
-  // "survey"). Returns the last new message's id, or 0 when the event
-  // notifies no one.
+  // "survey"). A pre-breach warning is the one event that notifies staff
+  // instead: one message per staff id it names (channel "staff"). Returns
+  // the last new message's id, or 0 when the event notifies no one.
   Result<std::uint64_t> on_event(storage::WriteTxn& txn, const crypto::Event& event,
                                  const nlohmann::json& payload, const nlohmann::json& state);
 
@@ -116,6 +117,13 @@ class Outbox {
   std::optional<nlohmann::json> find(std::uint64_t id) const;
 
  private:
+  // Gives `entry` the next id and queues it; returns the id.
+  Result<std::uint64_t> append(storage::WriteTxn& txn, nlohmann::json entry);
+  // The staff messages of a pre-breach warning (`case.sla_warned`): one per
+  // staff id it names, channel "staff".
+  Result<std::uint64_t> on_warning(storage::WriteTxn& txn, const crypto::Event& event,
+                                   const nlohmann::json& payload, const nlohmann::json& state);
+
   Outbox(storage::Env& env, storage::Dbi pending, storage::Dbi failed, storage::Dbi meta)
       : env_(&env), pending_(pending), failed_(failed), meta_(meta) {}
   storage::Env* env_;

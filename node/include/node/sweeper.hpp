@@ -1,5 +1,6 @@
-// The Sweeper: escalates cases whose deadline has passed, and closes
-// answered cases whose objection window has ended (node/SLA.md).
+// The Sweeper: warns staff of cases near their deadline, escalates cases
+// whose deadline has passed, and closes answered cases whose objection
+// window has ended (node/SLA.md).
 //
 // One thread of its own, started by the daemon at sector nodes and stopped
 // before the writer (like the Notifier). Each round (run_once) reads the due
@@ -10,7 +11,7 @@
 // case's running deadline, computes the next rung from the org tree and
 // appends `case.escalated` (or `case.handed_to_hub` above the sector head;
 // `case.closed` for an objection window, whose key is of kind
-// kDueObjectionWindow).
+// kDueObjectionWindow; `case.sla_warned` for a warning, kDueWarning).
 // The fold moves the key in the same transaction, so event and index change
 // commit together: a breach is escalated exactly once, and a crash before the
 // commit leaves the key for the next round (after a restart).
@@ -56,6 +57,7 @@ struct SweepRound {
   std::size_t escalated = 0;
   std::size_t handed_to_hub = 0;
   std::size_t closed = 0;  // objection windows that ended
+  std::size_t warned = 0;  // pre-breach warnings given
   std::size_t stale = 0;   // the key had moved when the command ran
   std::size_t failed = 0;  // the command failed (left for the next round)
   std::optional<std::int64_t> next_due_ms;

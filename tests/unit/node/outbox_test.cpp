@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -597,4 +598,39 @@ TEST_CASE("a hanging command blocks neither case handling nor the notifier's sto
   auto pending = site.pending();
   REQUIRE(pending.size() == 3);
   CHECK(pending[0]["attempts"] == 0);
+}
+
+TEST_CASE("a warning to staff reaches the command with the member's id and no personal data",
+          "[outbox][notifier][warning]") {
+  Site site;
+  TempDir out{"notify-staff"};
+  const std::string tn = site.file_case();
+  site.act(tn, CaseAction::kAssign, {{"unit", "KSU.REG"}});
+  site.act(tn, CaseAction::kStart, {{"assignee", "staff-7"}});
+  node::NotifierOptions options;
+  options.command = "cat > " + quoted_path(out.path()) + "/msg-$$.json";
+  auto notifier = site.notifier(options);
+  CHECK(notifier->run_once(kNow).delivered == 1);  // the `received` message
+  for (const auto& f : files_in(out.path())) fs::remove(f);
+
+  // The sweeper's command, at the warning time the case carries.
+  const std::int64_t warn =
+      site.store->due(std::numeric_limits<std::int64_t>::max(), 10).value().at(0).due_ms;
+  auto warned = in_write<json>(*site.store, [&](storage::WriteTxn& txn) {
+    return site.store->warn_near_due(txn, tn, warn, warn);
+  });
+  REQUIRE(warned);
+  CHECK((*warned)["outcome"] == "warned");
+  CHECK((*warned)["notify"] == json::array({"staff-7"}));  // no tree: no unit head known
+
+  CHECK(notifier->run_once(warn).delivered == 1);
+  auto files = files_in(out.path());
+  REQUIRE(files.size() == 1);
+  const json got = json::parse(read_bytes(files[0]));
+  CHECK(got["channel"] == "staff");
+  CHECK(got["to"] == "staff-7");
+  CHECK(got["kind"] == "sla_warning");
+  CHECK(got["voice_allowed"] == false);
+  CHECK(got.dump().find(kPhone) == std::string::npos);
+  CHECK(got.dump().find(kEmail) == std::string::npos);
 }

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -16,6 +17,7 @@
 
 #include "http_site.hpp"
 #include "node/access.hpp"
+#include "node/sweeper.hpp"
 
 namespace {
 
@@ -609,6 +611,27 @@ TEST_CASE("the staff queue shows the cases in scope, filtered, searched in folde
   auto page1 = site.get("/api/v1/queue?per_page=4&page=1", site.as("coord"));
   CHECK(page1.body["cases"][0]["due_at"].get<std::string>() <=
         page1.body["cases"][3]["due_at"].get<std::string>());
+  // Near due once the sweeper has warned of them (80 % of their window).
+  CHECK(site.get("/api/v1/queue?near_due=true", site.as("coord")).body["total"] == 0);
+  {
+    const auto keys = site.store->due(std::numeric_limits<std::int64_t>::max(), 100).value();
+    REQUIRE(keys.size() == 6);
+    std::int64_t last_warning = 0;
+    for (const auto& key : keys) {
+      CHECK(key.kind == "warning");
+      last_warning = std::max(last_warning, key.due_ms);
+    }
+    site.clock.set(last_warning);
+    node::Sweeper sweeper(*site.store, *site.writer, site.clock, node::SweeperOptions{}, {});
+    CHECK(sweeper.run_once(site.clock.now_ms()).warned == 6);
+  }
+  site.login("coord");
+  site.login("admin");
+  auto near = site.get("/api/v1/queue?near_due=true", site.as("coord"));
+  CHECK(near.body["total"] == 6);
+  CHECK(near.body["cases"][0]["near_due"] == true);
+  CHECK(near.body["cases"][0]["overdue"] == false);
+  CHECK(site.get("/api/v1/queue?near_due=false", site.as("coord")).body["total"] == 0);
   // Overdue once the clock passes the due dates.
   CHECK(site.get("/api/v1/queue?overdue=true", site.as("coord")).body["total"] == 0);
   site.clock.advance(30LL * 24 * 3600 * 1000);
@@ -621,6 +644,10 @@ TEST_CASE("the staff queue shows the cases in scope, filtered, searched in folde
         "per_page");
   CHECK(site.get("/api/v1/queue?overdue=maybe", site.as("coord")).body["error"]["field"] ==
         "overdue");
+  CHECK(site.get("/api/v1/queue?near_due=soon", site.as("coord")).body["error"]["field"] ==
+        "near_due");
+  // An overdue case is no longer "near" its deadline.
+  CHECK(site.get("/api/v1/queue?near_due=true", site.as("coord")).body["total"] == 0);
   // Those who may not read cases see none.
   CHECK(site.get("/api/v1/queue", site.as("admin")).body["total"] == 0);
 }

@@ -159,6 +159,11 @@ struct Site {
   std::int64_t after_working_days(std::int64_t from, int days) {
     return store->calendar()->add_working_days(from, days);
   }
+  // When a deadline set at `start` is warned of: after 80 % of its working time.
+  std::int64_t warn_for(std::int64_t start, std::int64_t due) {
+    const auto cal = store->calendar();
+    return cal->add_working_ms(start, cal->working_ms_between(start, due) * 80 / 100);
+  }
 };
 
 std::size_t count_kind(const std::vector<std::string>& kinds, const std::string& kind) {
@@ -175,10 +180,24 @@ TEST_CASE("the due index follows each case's running deadline, kept by the fold"
   CHECK(due == site.after_working_days(kStart, 5));
   CHECK(site.state(tn)["level"] == 0);
   CHECK(site.state(tn)["sla"]["level_working_days"] == 3);
+  // First the warning, at 80 % of the working time to the deadline.
+  const std::int64_t warn = site.state(tn)["warn_at_ms"];
+  CHECK(warn == site.warn_for(kStart, due));
+  CHECK(warn < due);
   auto entries = site.due_entries();
   REQUIRE(entries.size() == 1);
-  CHECK(entries[0].due_ms == due);
+  CHECK(entries[0].due_ms == warn);
   CHECK(entries[0].tracking_number == tn);
+  CHECK(entries[0].kind == "warning");
+  CHECK(site.store->due(warn - 1, 10).value().empty());
+  CHECK(site.store->next_due().value() == warn);
+
+  // Once warned, the deadline itself.
+  site.clock.set(warn);
+  CHECK(site.sweep().warned == 1);
+  entries = site.due_entries();
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].due_ms == due);
   CHECK(entries[0].kind == "answer");
   CHECK(site.store->due(due - 1, 10).value().empty());
   CHECK(site.store->next_due().value() == due);
@@ -189,7 +208,7 @@ TEST_CASE("the due index follows each case's running deadline, kept by the fold"
   CHECK(site.due_entries().size() == 1);
   site.act_ok(tn, CaseAction::kAnswer, {{"answer", "تم صرف المكافأة"}});
   const std::int64_t window = site.state(tn)["objection_deadline_ms"];
-  CHECK(window == site.after_working_days(kStart, 10));
+  CHECK(window == site.after_working_days(warn, 10));  // answered at the warning
   entries = site.due_entries();
   REQUIRE(entries.size() == 1);
   CHECK(entries[0].due_ms == window);
@@ -206,10 +225,11 @@ TEST_CASE("breaches climb the ladder one level at a time, up to the hand-off to 
   site.act_ok(tn, CaseAction::kStart, {{"assignee", "emp"}});
   const std::int64_t due0 = site.state(tn)["due_at_ms"];
 
-  // Not yet due: nothing happens.
+  // Not yet due: only the warning.
   site.clock.set(due0 - 1);
   auto round = site.sweep();
   CHECK(round.escalated == 0);
+  CHECK(round.warned == 1);
   CHECK(round.next_due_ms == due0);
 
   // Level 1: the head of the case's own unit.
@@ -228,15 +248,19 @@ TEST_CASE("breaches climb the ladder one level at a time, up to the hand-off to 
              {"level_name", label("الشؤون المالية للطلاب", "Student Financial Affairs")},
              {"reason", "sla_breach"},
              {"breached_due_ms", due0},
-             {"due_at_ms", due1}});
+             {"due_at_ms", due1},
+             {"warn_at_ms", site.warn_for(due0 + 1, due1)}});
   json s = site.state(tn);
   CHECK(s["status"] == "assigned");
   CHECK(s["level"] == 1);
   CHECK(s["level_unit"] == "KSU.SA.FIN");
   CHECK(s["assignee"] == "fin.head");
   CHECK(s["due_at_ms"] == due1);
+  // The new level has its own warning (the last one is cleared).
+  CHECK_FALSE(s.contains("sla_warned"));
   REQUIRE(site.due_entries().size() == 1);
-  CHECK(site.due_entries()[0].due_ms == due1);
+  CHECK(site.due_entries()[0].due_ms == site.warn_for(due0 + 1, due1));
+  CHECK(site.due_entries()[0].kind == "warning");
 
   // The same instant again: the breach is already escalated.
   round = site.sweep();
@@ -277,9 +301,12 @@ TEST_CASE("breaches climb the ladder one level at a time, up to the hand-off to 
   round = site.sweep();
   CHECK(round.escalated + round.handed_to_hub == 0);
 
+  // Each level's warning came due after its deadline had passed too (the
+  // clock jumped): the sweeper escalated at once rather than warn late.
   CHECK(site.kinds() == std::vector<std::string>{"case.filed", "case.assigned", "case.started",
+                                                 "case.sla_warned", "case.escalated",
                                                  "case.escalated", "case.escalated",
-                                                 "case.escalated", "case.handed_to_hub"});
+                                                 "case.handed_to_hub"});
 
   // Every step is the beneficiary's to see, with the level's name.
   auto view = site.store->lookup_case(tn, "").error();  // (no code: not found)
@@ -348,9 +375,21 @@ TEST_CASE("a paused clock is not escalated, and the reply puts the resumed deadl
   REQUIRE(replied);
   const std::int64_t resumed = site.state(tn)["due_at_ms"];
   CHECK(resumed > site.clock.now_ms());
+  // The warning not given before the pause keeps its share of the time: it
+  // was due 3 working days after the pause's 2 (80 % of 5), so it now comes
+  // 2 working days after the reply, and the deadline 3.
+  const std::int64_t warn = site.state(tn)["warn_at_ms"];
+  CHECK(warn == site.store->calendar()->add_working_ms(
+                    site.clock.now_ms(),
+                    site.store->calendar()->working_ms_between(site.after_working_days(kStart, 2),
+                                                               site.warn_for(kStart, due0))));
+  CHECK(resumed == site.store->calendar()->add_working_ms(
+                       site.clock.now_ms(), site.store->calendar()->working_ms_between(
+                                                site.after_working_days(kStart, 2), due0)));
   auto entries = site.due_entries();
   REQUIRE(entries.size() == 1);
-  CHECK(entries[0].due_ms == resumed);
+  CHECK(entries[0].due_ms == warn);
+  CHECK(entries[0].kind == "warning");
   CHECK(entries[0].tracking_number == tn);
   CHECK(site.sweep().escalated == 0);
   site.clock.set(resumed + 1);
@@ -384,9 +423,13 @@ TEST_CASE("a crash between breach detection and commit escalates once after the 
   site.options.before_commit = {};
   site.open();
   CHECK(site.store->head("KSU").value() == head_before);  // read back from disk
+  // The key is still there to be handled: the deadline's warning, never
+  // given, which the sweeper turns into the escalation when the deadline
+  // has passed too.
   auto entries = site.due_entries();
   REQUIRE(entries.size() == 1);
-  CHECK(entries[0].due_ms == due0);  // the breach is still there to be handled
+  CHECK(entries[0].due_ms == site.warn_for(kStart, due0));
+  CHECK(entries[0].kind == "warning");
 
   round = site.sweep();
   CHECK(round.escalated == 1);
@@ -535,8 +578,9 @@ TEST_CASE("an objection inside the window keeps the case open, and a crash does 
     CHECK(site.state(tn)["status"] == "objection_review");
     auto entries = site.due_entries();
     REQUIRE(entries.size() == 1);
-    CHECK(entries[0].kind == "answer");
-    CHECK(entries[0].due_ms == site.state(tn)["due_at_ms"]);
+    CHECK(entries[0].kind == "warning");  // the review's own warning comes first
+    CHECK(entries[0].due_ms == site.state(tn)["warn_at_ms"]);
+    CHECK(site.state(tn)["warn_at_ms"] == site.warn_for(window - 1, site.state(tn)["due_at_ms"]));
   }
   SECTION("a crash before the commit closes nothing, and the restart closes once") {
     const auto head_before = site.store->head("KSU").value();
@@ -661,7 +705,8 @@ TEST_CASE("one case through two breaches and two objections, up to the sector he
                                  {"level_name", dir_name},
                                  {"reason", "sla_breach"},
                                  {"breached_due_ms", due0},
-                                 {"due_at_ms", due1}});
+                                 {"due_at_ms", due1},
+                                 {"warn_at_ms", site.warn_for(t1, due1)}});
   CHECK(events[3].second ==
         json{{"tracking_number", tn}, {"by", "fin.head"}, {"assignee", "fin.head"}});
   CHECK(events[4].second == json{{"tracking_number", tn},
@@ -676,7 +721,8 @@ TEST_CASE("one case through two breaches and two objections, up to the sector he
                                  {"unit", "KSU.SA"},
                                  {"assignee", "dean.sa"},
                                  {"level_name", dean_name},
-                                 {"due_at_ms", due2}});
+                                 {"due_at_ms", due2},
+                                 {"warn_at_ms", site.warn_for(t_obj1, due2)}});
   CHECK(events[6].second == json{{"tracking_number", tn},
                                  {"by", "system"},
                                  {"level", 3},
@@ -685,7 +731,8 @@ TEST_CASE("one case through two breaches and two objections, up to the sector he
                                  {"level_name", ksu_name},
                                  {"reason", "sla_breach"},
                                  {"breached_due_ms", due2},
-                                 {"due_at_ms", due3}});
+                                 {"due_at_ms", due3},
+                                 {"warn_at_ms", site.warn_for(due2, due3)}});
   CHECK(events[7].second == json{{"tracking_number", tn},
                                  {"by", "president"},
                                  {"outcome", "partly_upheld"},
@@ -760,4 +807,105 @@ TEST_CASE("parse_iso8601 reads instants with a zone and refuses the rest", "[swe
     INFO(bad);
     CHECK_FALSE(node::parse_iso8601(bad));
   }
+}
+
+TEST_CASE("near its deadline a case is warned once, to its assignee and its unit head",
+          "[sweeper][store][warning]") {
+  Site site;
+  const std::string tn = site.file_routed();
+  site.act_ok(tn, CaseAction::kStart, {{"assignee", "emp"}});
+  const std::int64_t due = site.state(tn)["due_at_ms"];
+  const std::int64_t warn = site.warn_for(kStart, due);
+  CHECK(site.state(tn)["sla"]["warn_percent"] == 80);
+  const auto messages_before = site.store->outbox().list(false, 1000).value().size();
+
+  site.clock.set(warn - 1);
+  CHECK(site.sweep().warned == 0);
+  site.clock.set(warn);
+  auto round = site.sweep();
+  CHECK(round.warned == 1);
+  CHECK(round.escalated == 0);
+  CHECK(round.next_due_ms == due);
+  const auto [kind, payload] = site.events().back();
+  CHECK(kind == "case.sla_warned");
+  CHECK(payload == json{{"tracking_number", tn},
+                        {"by", "system"},
+                        {"level", 0},
+                        {"due_at_ms", due},
+                        {"notify", json::array({"emp", "fin.head"})}});
+  CHECK(site.sweep().warned == 0);  // once per deadline
+  CHECK(count_kind(site.kinds(), "case.sla_warned") == 1);
+  json s = site.state(tn);
+  CHECK(s["status"] == "in_progress");  // a flag, not a change of state
+  CHECK(s["sla_warned"]["due_at_ms"] == due);
+
+  // Two staff messages, one each, through the outbox; none to the beneficiary.
+  const auto messages = site.store->outbox().list(false, 1000).value();
+  REQUIRE(messages.size() == messages_before + 2);
+  std::string local = node::iso8601_utc(due + node::kRiyadhOffsetMs);
+  local = local.substr(0, 10) + " " + local.substr(11, 5);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const json& m = messages[messages_before + i];
+    INFO(m.dump());
+    CHECK(m["kind"] == "sla_warning");
+    CHECK(m["channel"] == "staff");
+    CHECK(m["to_staff"] == (i == 0 ? "emp" : "fin.head"));
+    CHECK(m["text"]["en"] ==
+          "Reminder: the answer to case " + tn + " is due by " + local + " (Riyadh time).");
+    CHECK(m["text"]["ar"] == "تنبيه: يقترب موعد الرد على الطلب رقم " + tn + "، وينتهي في " + local +
+                                 " بتوقيت الرياض.");
+  }
+
+  // Internal: the beneficiary's history does not show it.
+  const json view = node::public_case_view(s);
+  CHECK(view.dump().find("sla_warned") == std::string::npos);
+
+  // The fold refuses a second warning of the same deadline (a replay).
+  tawasul::crypto::Event replay;
+  replay.kind = "case.sla_warned";
+  replay.origin = "KSU";
+  replay.seq = 999;
+  replay.time_ms = warn;
+  auto again = node::fold_case_event(s, replay, payload);
+  REQUIRE_FALSE(again);
+  CHECK(again.error().code == "stale_warning");
+
+  // The deadline itself still escalates when it passes, and the next level
+  // has a warning of its own.
+  site.clock.set(due);
+  CHECK(site.sweep().escalated == 1);
+  s = site.state(tn);
+  CHECK_FALSE(s.contains("sla_warned"));
+  CHECK(site.due_entries().at(0).kind == "warning");
+}
+
+TEST_CASE("no warning for a paused clock, and a paused warning keeps its time",
+          "[sweeper][store][warning]") {
+  Site site;
+  const std::string tn = site.file_routed();
+  site.act_ok(tn, CaseAction::kStart, {{"assignee", "emp"}});
+  const std::int64_t due = site.state(tn)["due_at_ms"];
+  const std::int64_t warn = site.warn_for(kStart, due);
+  site.clock.set(warn - 1);
+  site.act_ok(tn, CaseAction::kRequestInfo, {{"question", "ما رقمك الجامعي؟"}});
+  CHECK(site.state(tn)["sla_paused"]["warn_remaining_ms"] == 1);
+  site.clock.set(due + 1);
+  CHECK(site.sweep().warned == 0);
+  auto refused = node::fold_case_event(
+      site.state(tn),
+      [&] {
+        tawasul::crypto::Event e;
+        e.kind = "case.sla_warned";
+        e.origin = "KSU";
+        e.seq = 999;
+        e.time_ms = due + 1;
+        return e;
+      }(),
+      json{{"tracking_number", tn},
+           {"by", "system"},
+           {"level", 0},
+           {"due_at_ms", due},
+           {"notify", json::array()}});
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == "transition_not_allowed");
 }
