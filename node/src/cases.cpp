@@ -728,6 +728,11 @@ Result<json> fold_workflow_event(const json& state, const crypto::Event& event, 
         s["answer"] = action == CaseAction::kAnswer ? payload["answer"] : payload["reason"];
       }
       s["answered_by"] = payload["by"];
+      if (payload.contains("final")) {
+        if (payload["final"] != true) return malformed("has an invalid final");
+        s["answer_final"] = true;
+        entry["final"] = true;
+      }
       if (payload.contains("objection_deadline_ms")) {
         if (!payload["objection_deadline_ms"].is_number_integer())
           return malformed("has an invalid objection_deadline_ms");
@@ -1021,7 +1026,7 @@ json public_case_view(const json& state) {
                {"status", h["status"]},
                {"status_label", status_label(h["status"].get<std::string>())}};
     for (const char* field : {"question", "reply", "answer", "reason", "text", "attachment",
-                              "outcome", "objection", "level", "level_name"}) {
+                              "outcome", "objection", "level", "level_name", "final"}) {
       if (h.contains(field)) entry[field] = h[field];
     }
     // The deadline a step set (an escalation, an objection, a resumed clock),

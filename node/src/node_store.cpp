@@ -287,6 +287,19 @@ Result<json> NodeStore::next_level(const json& state, std::int64_t now_ms, std::
   return json{{"tracking_number", tracking}, {"level", base + static_cast<int>(ladder.size()) + 1}};
 }
 
+bool NodeStore::answers_finally(const json& state) {
+  auto tree = org_tree();
+  if (!tree) return false;
+  const int level = state.value("level", 0);
+  const json& where = level >= 1 && state.contains("level_unit") && state["level_unit"].is_string()
+                          ? state["level_unit"]
+                      : state.contains("unit") ? state["unit"]
+                                               : json();
+  if (!where.is_string()) return false;
+  const OrgUnit* unit = tree->unit(where.get<std::string>());
+  return unit != nullptr && unit->final_answer;
+}
+
 Result<json> NodeStore::escalate_breach(
     storage::WriteTxn& txn, std::string_view tracking_number, std::int64_t due_ms,
     std::int64_t now_ms, const std::function<Result<void>(std::string_view)>& before_commit) {
@@ -585,6 +598,12 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
   json state = std::move(*found);
   auto status = parse_status(state["status"].get<std::string>());
   if (!status) return std::unexpected(Error::internal("case in unknown state"));
+  if (action == CaseAction::kObject && state.value("answer_final", false)) {
+    return std::unexpected(
+        Error::conflict("answer_final",
+                        "this answer was given at the top of the ladder and is final: it "
+                        "cannot be objected to"));
+  }
   if (!next_status(*status, action)) return std::unexpected(refusal(*status, action));
   if (!fields.is_object())
     return std::unexpected(Error::bad_request("wrong_type", "fields must be an object"));
@@ -664,12 +683,20 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
                                    ""});
     }
   }
+  bool final_answer = false;
   if (action == CaseAction::kAnswer || action == CaseAction::kReject ||
       action == CaseAction::kDecideObjection) {
-    const int window = state.contains("sla")
-                           ? state["sla"].value("objection_working_days", kObjectionWorkingDays)
-                           : kObjectionWorkingDays;
-    payload["objection_deadline_ms"] = cal->add_working_days(now_ms, window);
+    // The answer of the ladder's top (a unit marked `final`: the Minister's
+    // office) has no objection window; the case closes with it.
+    final_answer = answers_finally(state);
+    if (final_answer) {
+      payload["final"] = true;
+    } else {
+      const int window = state.contains("sla")
+                             ? state["sla"].value("objection_working_days", kObjectionWorkingDays)
+                             : kObjectionWorkingDays;
+      payload["objection_deadline_ms"] = cal->add_working_days(now_ms, window);
+    }
   }
   std::string kind(event_kind(action));
   if (action == CaseAction::kEscalate) {
@@ -690,6 +717,12 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
   }
   auto appended = append_local(txn, kind, payload, now_ms);
   if (!appended) return std::unexpected(appended.error());
+  if (final_answer) {
+    const json closed{
+        {"tracking_number", tracking_number}, {"by", "system"}, {"reason", "final_answer"}};
+    if (auto r = append_local(txn, event_kind(CaseAction::kClose), closed, now_ms); !r)
+      return std::unexpected(r.error());
+  }
   if (objection_rung == kCaseHandedToHub) {
     // An objection to the sector head's answer is reviewed at the ministry.
     const json hand_off{{"tracking_number", tracking_number},

@@ -346,7 +346,7 @@ Result<OrgTree> OrgTree::parse(const json& document) {
     const json& u = units[i];
     std::string path = element_path("units", i);
     if (!u.is_object()) return std::unexpected(invalid(path, "must be an object"));
-    if (auto ok = only_keys(u, path, {"id", "parent", "name", "head_title", "head"}); !ok)
+    if (auto ok = only_keys(u, path, {"id", "parent", "name", "head_title", "head", "final"}); !ok)
       return std::unexpected(ok.error());
 
     OrgUnit unit;
@@ -392,6 +392,15 @@ Result<OrgTree> OrgTree::parse(const json& document) {
                     "must be a staff id: 2 to 64 characters of a-z, 0-9, '.', '_' and '-'"));
       }
       unit.head = head_it->get<std::string>();
+    }
+    if (auto final_it = u.find("final"); final_it != u.end()) {
+      if (!final_it->is_boolean())
+        return std::unexpected(invalid(path + ".final", "must be true or false"));
+      if (final_it->get<bool>() && unit.parent) {
+        return std::unexpected(invalid(
+            path + ".final", "only the root unit (the top of the ladder) gives final answers"));
+      }
+      unit.final_answer = final_it->get<bool>();
     }
     tree.units_.push_back(std::move(unit));
   }
@@ -556,6 +565,7 @@ json OrgTree::to_json() const {
     if (u.parent) j["parent"] = *u.parent;
     if (!u.head_title_ar.empty()) j["head_title"] = label_json(u.head_title_ar, u.head_title_en);
     if (!u.head.empty()) j["head"] = u.head;
+    if (u.final_answer) j["final"] = true;
     units.push_back(std::move(j));
   }
   json services = json::array();

@@ -32,7 +32,7 @@ struct Message {
   std::string_view en;
 };
 
-constexpr std::array<Message, 14> kMessages = {{
+constexpr std::array<Message, 15> kMessages = {{
     {"case.filed", "received", nullptr,
      "تم استلام طلبك رقم {tn} وسيتم الرد عليه خلال خمسة أيام عمل. يرجى الاحتفاظ برقم الطلب "
      "ورمز الدخول لمتابعته.",
@@ -57,6 +57,9 @@ constexpr std::array<Message, 14> kMessages = {{
      "انتهت مدة الاعتراض على الرد على طلبك رقم {tn} وتم إغلاقه. شكرًا لتواصلك معنا.",
      "The time to object to the answer on your case {tn} has ended and the case is closed. Thank "
      "you for contacting us."},
+    {"case.closed/final_answer", "closed", nullptr,
+     "الرد على طلبك رقم {tn} نهائي، وتم إغلاق الطلب. شكرًا لتواصلك معنا.",
+     "The answer on your case {tn} is final and the case is closed. Thank you for contacting us."},
     // Every closure also invites the beneficiary to rate the service (the
     // survey itself is a later issue; the invitation is queued now).
     {"survey", "survey", nullptr, "نرجو تقييم خدمتنا في طلبك رقم {tn}؛ رأيك يساعدنا على التحسين.",
@@ -208,6 +211,8 @@ Result<std::uint64_t> Outbox::on_event(storage::WriteTxn& txn, const crypto::Eve
     key = "case.escalated/by_staff";
   if (event.kind == "case.closed" && payload.value("reason", "") == "objection_window_ended")
     key = "case.closed/window_ended";
+  if (event.kind == "case.closed" && payload.value("reason", "") == "final_answer")
+    key = "case.closed/final_answer";
   const Message* first = message_for(key);
   if (first == nullptr) return 0;
   // A closure, by acceptance or by the end of the window, also invites the

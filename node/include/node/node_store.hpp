@@ -284,6 +284,10 @@ class NodeStore final : public federation::KeyDirectory {
   storage::Dbi blobs_{};  // BLAKE2b-256 of a file (32 bytes) → its bytes
   // u64 BE due_at_ms ‖ tracking number → kind ("answer"): open cases' deadlines
   storage::Dbi due_{};
+  // True when the unit that holds the case (its level's unit, or its own
+  // unit at level 0) is marked `final` in this node's tree: its answers
+  // have no objection window and close the case.
+  bool answers_finally(const nlohmann::json& state);
   // When to warn of a deadline `due_ms` set at `start_ms`: after
   // `warn_percent` % of the working time between them.
   std::int64_t warn_at(int warn_percent, std::int64_t start_ms, std::int64_t due_ms) const;

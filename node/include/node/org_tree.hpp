@@ -50,8 +50,11 @@ struct OrgUnit {
   std::string name_ar, name_en;
   std::string head_title_ar, head_title_en;  // both empty when the file gives none
   std::string head;                          // the head's staff id; empty when not named
-  std::vector<std::string> children;         // in the order of the file
-  int depth = 0;                             // 0 for the root
+  // The root only: its answers are final — no objection window (the
+  // Minister's office at the top of the hub's ladder; node/SLA.md).
+  bool final_answer = false;
+  std::vector<std::string> children;  // in the order of the file
+  int depth = 0;                      // 0 for the root
 
   bool operator==(const OrgUnit&) const = default;
 };

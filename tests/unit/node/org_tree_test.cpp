@@ -539,6 +539,26 @@ TEST_CASE("a unit may name its head, and a unit naming no head is vacant on the 
   }
 }
 
+TEST_CASE("only the root may give final answers, and the mark round-trips", "[org]") {
+  json doc = small_tree();
+  doc["units"][0]["final"] = true;
+  const node::OrgTree tree = parsed(doc);
+  CHECK(tree.unit("S")->final_answer);
+  CHECK_FALSE(tree.unit("S.A")->final_answer);
+  CHECK(tree.to_json()["units"][0]["final"] == true);
+  CHECK_FALSE(tree.to_json()["units"][1].contains("final"));
+  CHECK(parsed(tree.to_json()) == tree);
+
+  json below = small_tree();
+  below["units"][1]["final"] = true;  // S.A is not the top of the ladder
+  require_refused(below, "units[1].final");
+  for (const json& bad : {json("yes"), json(1), json(nullptr)}) {
+    json refused = small_tree();
+    refused["units"][0]["final"] = bad;
+    require_refused(refused, "units[0].final");
+  }
+}
+
 TEST_CASE("an SLA policy sets node-wide terms and per-type terms, and round-trips", "[org][sla]") {
   CHECK(parsed(small_tree()).sla().empty());
   CHECK_FALSE(parsed(small_tree()).to_json().contains("sla"));

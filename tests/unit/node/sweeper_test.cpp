@@ -44,7 +44,7 @@ json label(const char* ar, const char* en) {
 
 // KSU (the president) > KSU.SA (the dean) > KSU.SA.FIN (its head); with
 // `vacant_sa`, Student Affairs names no head at all.
-json tree_document(bool vacant_sa = false) {
+json tree_document(bool vacant_sa = false, bool final_root = false) {
   json sa{{"id", "KSU.SA"},
           {"parent", "KSU"},
           {"name", label("عمادة شؤون الطلاب", "Deanship of Student Affairs")}};
@@ -56,6 +56,7 @@ json tree_document(bool vacant_sa = false) {
            {"name", label("جامعة الملك سعود", "King Saud University")},
            {"head_title", label("مدير الجامعة", "University President")},
            {"head", "president"}};
+  if (final_root) ksu["final"] = true;
   json fin{{"id", "KSU.SA.FIN"},
            {"parent", "KSU.SA"},
            {"name", label("الشؤون المالية للطلاب", "Student Financial Affairs")},
@@ -80,11 +81,11 @@ struct Site {
   node::FakeClock clock{kStart};
   node::SweeperOptions options;
 
-  explicit Site(bool vacant_sa = false) {
+  explicit Site(bool vacant_sa = false, bool final_root = false) {
     init_crypto();
     id = make_identity(dir.path(), node::Role::kNode, "KSU");
     open();
-    auto tree = node::OrgTree::parse(tree_document(vacant_sa));
+    auto tree = node::OrgTree::parse(tree_document(vacant_sa, final_root));
     REQUIRE(tree);
     REQUIRE(in_write<bool>(*store, [&](storage::WriteTxn& txn) -> node::Result<bool> {
       auto r = store->set_org_tree(txn, *tree, clock.now_ms());
@@ -908,4 +909,49 @@ TEST_CASE("no warning for a paused clock, and a paused warning keeps its time",
            {"notify", json::array()}});
   REQUIRE_FALSE(refused);
   CHECK(refused.error().code == "transition_not_allowed");
+}
+
+TEST_CASE("the answer at the top of a final ladder has no window and closes the case",
+          "[sweeper][store][final]") {
+  // The Minister's office is the top of the hub's ladder; here the tree's
+  // root stands for it (its `final` mark is what the rule reads).
+  Site site(false, true);
+  const std::string tn = site.file_routed();
+  site.act_ok(tn, CaseAction::kStart, {{"assignee", "emp"}});
+  for (int i = 0; i < 3; ++i) site.act_ok(tn, CaseAction::kEscalate, {{"reason", "متابعة"}});
+  REQUIRE(site.state(tn)["level_unit"] == "KSU");
+  const auto messages_before = site.store->outbox().list(false, 1000).value().size();
+
+  REQUIRE(site.act(tn, CaseAction::kStart, {{"assignee", "president"}}, "president"));
+  REQUIRE(site.act(tn, CaseAction::kAnswer, {{"answer", "القرار النهائي"}}, "president"));
+  const auto events = site.events();
+  REQUIRE(events.size() >= 2);
+  CHECK(events[events.size() - 2].first == "case.answered");
+  CHECK(events[events.size() - 2].second == json{{"tracking_number", tn},
+                                                 {"by", "president"},
+                                                 {"answer", "القرار النهائي"},
+                                                 {"final", true}});
+  CHECK(events.back().first == "case.closed");
+  CHECK(events.back().second ==
+        json{{"tracking_number", tn}, {"by", "system"}, {"reason", "final_answer"}});
+  const json s = site.state(tn);
+  CHECK(s["status"] == "closed");
+  CHECK(s["answer_final"] == true);
+  CHECK_FALSE(s.contains("objection_deadline_ms"));
+  CHECK(site.due_entries().empty());
+
+  // The beneficiary hears the answer, that it is final, and the survey.
+  const auto messages = site.store->outbox().list(false, 1000).value();
+  REQUIRE(messages.size() == messages_before + 3);
+  CHECK(messages[messages_before]["kind"] == "answered");
+  CHECK(messages[messages_before + 1]["text"]["en"] ==
+        "The answer on your case " + tn +
+            " is final and the case is closed. Thank you for contacting us.");
+  CHECK(messages[messages_before + 2]["kind"] == "survey");
+
+  auto refused = site.act(tn, CaseAction::kObject, {{"reason", "أعترض"}}, "beneficiary");
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().status == 409);
+  CHECK(refused.error().code == "answer_final");
+  CHECK(node::public_case_view(s)["history"][events.size() - 2]["final"] == true);
 }
