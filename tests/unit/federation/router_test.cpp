@@ -391,7 +391,7 @@ class Hub {
   std::expected<std::string, std::string> try_start(const std::string& bind) {
     REQUIRE_FALSE(router_);
     router_ = std::make_unique<federation::HubRouter>(
-        context_, sink_, directory_, federation::HubOptions{bind, keys_, 2}, logs_.log());
+        context_, sink_, directory_, federation::HubOptions{bind, keys_, 2, {}}, logs_.log());
     auto endpoint = router_->start();
     if (!endpoint) {
       router_.reset();
@@ -1133,7 +1133,7 @@ TEST_CASE("a second hub in the same context cannot start while the first runs", 
   w.enroll_all();
   w.hub.start();
   federation::HubRouter second(w.context, w.sink, w.directory,
-                               federation::HubOptions{"tcp://127.0.0.1:*", w.hub_keys, 2},
+                               federation::HubOptions{"tcp://127.0.0.1:*", w.hub_keys, 2, {}},
                                w.logs.log());
   auto started = second.start();
   CHECK_FALSE(started);
