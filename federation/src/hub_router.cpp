@@ -210,7 +210,10 @@ void HubRouter::handle_events(const std::string& routing_id, const std::string& 
   sink_.store(code, std::move(batch), [this, routing_id, code](StoreOutcome outcome) {
     using Status = StoreOutcome::Status;
     if (outcome.status == Status::kStored) {
-      post({routing_id, encode_header(MessageType::kAck), encode(Cursor{outcome.cursor})});
+      const std::uint64_t calendar_version =
+          options_.national_calendar ? options_.national_calendar->version : 0;
+      post({routing_id, encode_header(MessageType::kAck),
+            encode(Cursor{outcome.cursor, calendar_version})});
       return;
     }
     std::string reason = outcome.status == Status::kGap    ? "gap"

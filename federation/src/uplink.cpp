@@ -73,6 +73,7 @@ void Uplink::run() {
   bool streaming = false;
   std::uint64_t acked = acked_;
   std::uint64_t sent_upto = 0;
+  std::uint64_t calendar_asked = 0;  // the hub's calendar version a HELLO was sent for
 
   auto set_error = [&](std::string message) {
     log_("error", "federation: " + message);
@@ -190,6 +191,16 @@ void Uplink::run() {
           acked = c->cursor;
           last_progress_ms = clock_.monotonic_ms();
           source_.hub_acknowledged(acked);
+        }
+        // The hub holds a newer national calendar than this node (it changed
+        // while we kept streaming): one HELLO per version makes it send it.
+        if (auto* receiver = options_.calendar_receiver;
+            receiver && c->calendar_version > receiver->calendar_version() &&
+            c->calendar_version != calendar_asked && !halted_) {
+          calendar_asked = c->calendar_version;
+          log_("info", "federation: the hub has national calendar version " +
+                           std::to_string(c->calendar_version) + "; asking for it");
+          send_hello();
         }
         break;
       }

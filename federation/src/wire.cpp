@@ -76,7 +76,9 @@ std::string encode(const Hello& m) {
       .dump();
 }
 std::string encode(const Cursor& m) {
-  return json{{"cursor", m.cursor}}.dump();
+  json j{{"cursor", m.cursor}};
+  if (m.calendar_version != 0) j["calendar_version"] = m.calendar_version;
+  return j.dump();
 }
 std::string encode(const Nack& m) {
   return json{{"cursor", m.cursor}, {"reason", m.reason}, {"message", m.message}}.dump(
@@ -109,7 +111,13 @@ std::expected<Cursor, std::string> parse_cursor(std::string_view body) {
   if (!j) return std::unexpected(j.error());
   auto c = get_u64(*j, "cursor");
   if (!c) return std::unexpected(c.error());
-  return Cursor{*c};
+  Cursor m{*c};
+  if (j->contains("calendar_version")) {
+    auto version = get_u64(*j, "calendar_version");
+    if (!version) return std::unexpected(version.error());
+    m.calendar_version = *version;
+  }
+  return m;
 }
 
 std::expected<Nack, std::string> parse_nack(std::string_view body) {

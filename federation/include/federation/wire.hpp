@@ -43,6 +43,9 @@ struct Hello {
 };
 struct Cursor {  // WELCOME and ACK bodies
   std::uint64_t cursor = 0;
+  // ACK only, optional on the wire (absent = 0): the hub's national calendar
+  // version, so a streaming node learns that a newer one waits for it.
+  std::uint64_t calendar_version = 0;
 };
 struct Nack {
   std::uint64_t cursor = 0;
