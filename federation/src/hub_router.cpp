@@ -71,6 +71,7 @@ void HubRouter::send(const Reply& reply) {
   out.addstr(reply.routing_id);
   out.addstr(reply.header);
   out.addstr(reply.body);
+  for (const auto& frame : reply.more) out.addstr(frame);
   try {
     if (!out.send(*socket_, static_cast<int>(zmq::send_flags::dontwait))) {
       log_("warn", "federation: reply dropped (peer busy)");
@@ -138,6 +139,25 @@ void HubRouter::handle(zmq::multipart_t& message) {
       log_("info", "federation: " + code + " connected (node head " + std::to_string(hello->head) +
                        ", hub cursor " + std::to_string(cursor) + ")");
       post({routing_id, encode_header(MessageType::kWelcome), encode(Cursor{cursor})});
+      // After WELCOME, on the same connection: the node sees WELCOME first.
+      if (const auto& calendar = options_.national_calendar) {
+        if (hello->calendar_version < calendar->version) {
+          log_("info", "federation: sending national calendar version " +
+                           std::to_string(calendar->version) + " to " + code + " (it holds " +
+                           std::to_string(hello->calendar_version) + ")");
+          post({routing_id,
+                encode_header(MessageType::kCalendar),
+                encode_calendar_body(*calendar),
+                {calendar->text,
+                 std::string(reinterpret_cast<const char*>(calendar->signature.data()),
+                             calendar->signature.size())}});
+        } else if (hello->calendar_version > calendar->version) {
+          log_("warn", "federation: " + code + " holds national calendar version " +
+                           std::to_string(hello->calendar_version) + ", newer than this hub's " +
+                           std::to_string(calendar->version) +
+                           " (hub store restored from an older backup?); not sent");
+        }
+      }
       return;
     }
     case MessageType::kEvents:
@@ -190,7 +210,10 @@ void HubRouter::handle_events(const std::string& routing_id, const std::string& 
   sink_.store(code, std::move(batch), [this, routing_id, code](StoreOutcome outcome) {
     using Status = StoreOutcome::Status;
     if (outcome.status == Status::kStored) {
-      post({routing_id, encode_header(MessageType::kAck), encode(Cursor{outcome.cursor})});
+      const std::uint64_t calendar_version =
+          options_.national_calendar ? options_.national_calendar->version : 0;
+      post({routing_id, encode_header(MessageType::kAck),
+            encode(Cursor{outcome.cursor, calendar_version})});
       return;
     }
     std::string reason = outcome.status == Status::kGap    ? "gap"

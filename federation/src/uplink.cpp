@@ -57,6 +57,8 @@ void Uplink::run() {
   socket.set(zmq::sockopt::reconnect_ivl, 100);
   socket.set(zmq::sockopt::reconnect_ivl_max, 2000);
   socket.set(zmq::sockopt::sndhwm, 64);
+  // Nothing the hub sends is larger than a CALENDAR.
+  socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kCalendarTextMax + 64 * 1024));
   socket.set(zmq::sockopt::curve_serverkey,
              zmq::const_buffer(options_.hub_curve_public.data(), 32));
   socket.set(zmq::sockopt::curve_publickey,
@@ -71,6 +73,7 @@ void Uplink::run() {
   bool streaming = false;
   std::uint64_t acked = acked_;
   std::uint64_t sent_upto = 0;
+  std::uint64_t calendar_asked = 0;  // the hub's calendar version a HELLO was sent for
 
   auto set_error = [&](std::string message) {
     log_("error", "federation: " + message);
@@ -85,7 +88,9 @@ void Uplink::run() {
   auto send_hello = [&] {
     zmq::multipart_t m;
     m.addstr(encode_header(MessageType::kHello));
-    m.addstr(encode(Hello{origin, acked, source_.head()}));
+    const std::uint64_t calendar_version =
+        options_.calendar_receiver ? options_.calendar_receiver->calendar_version() : 0;
+    m.addstr(encode(Hello{origin, acked, source_.head(), calendar_version}));
     // With ZMQ_IMMEDIATE this fails while the hub is unreachable; we retry.
     if (m.send(socket, static_cast<int>(zmq::send_flags::dontwait)))
       last_hello_ms = clock_.monotonic_ms();
@@ -134,7 +139,7 @@ void Uplink::run() {
     }
     zmq::multipart_t reply;
     if (!reply.recv(socket, static_cast<int>(zmq::recv_flags::dontwait))) continue;
-    if (reply.size() != 2) {
+    if (reply.size() < 2) {
       log_("warn", "federation: malformed message from the hub dropped");
       continue;
     }
@@ -143,7 +148,25 @@ void Uplink::run() {
       log_("warn", "federation: hub: " + type.error());
       continue;
     }
+    if (reply.size() != (*type == MessageType::kCalendar ? 4u : 2u)) {
+      log_("warn", "federation: message from the hub with the wrong number of frames dropped");
+      continue;
+    }
     switch (*type) {
+      case MessageType::kCalendar: {
+        auto calendar = parse_calendar(reply[1].to_string_view(), reply[2].to_string_view(),
+                                       reply[3].to_string_view());
+        if (!calendar) {
+          log_("warn", "federation: malformed CALENDAR from the hub dropped: " + calendar.error());
+          break;
+        }
+        if (!options_.calendar_receiver) {
+          log_("warn", "federation: national calendar from the hub ignored (no receiver)");
+          break;
+        }
+        options_.calendar_receiver->calendar_received(std::move(*calendar));
+        break;
+      }
       case MessageType::kWelcome: {
         auto c = parse_cursor(reply[1].to_string_view());
         if (!c) break;
@@ -168,6 +191,16 @@ void Uplink::run() {
           acked = c->cursor;
           last_progress_ms = clock_.monotonic_ms();
           source_.hub_acknowledged(acked);
+        }
+        // The hub holds a newer national calendar than this node (it changed
+        // while we kept streaming): one HELLO per version makes it send it.
+        if (auto* receiver = options_.calendar_receiver;
+            receiver && c->calendar_version > receiver->calendar_version() &&
+            c->calendar_version != calendar_asked && !halted_) {
+          calendar_asked = c->calendar_version;
+          log_("info", "federation: the hub has national calendar version " +
+                           std::to_string(c->calendar_version) + "; asking for it");
+          send_hello();
         }
         break;
       }

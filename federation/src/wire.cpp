@@ -2,6 +2,7 @@
 
 #include <zmq.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -63,15 +64,21 @@ std::expected<MessageType, std::string> parse_header(std::string_view frame) {
   if (version != kProtocolVersion)
     return std::unexpected("unsupported protocol version " + std::to_string(version));
   auto type = static_cast<std::uint8_t>(frame[1]);
-  if (type < 1 || type > 5) return std::unexpected("unknown message type " + std::to_string(type));
+  if (type < 1 || type > 6) return std::unexpected("unknown message type " + std::to_string(type));
   return static_cast<MessageType>(type);
 }
 
 std::string encode(const Hello& m) {
-  return json{{"code", m.code}, {"acked", m.acked}, {"head", m.head}}.dump();
+  return json{{"code", m.code},
+              {"acked", m.acked},
+              {"head", m.head},
+              {"calendar_version", m.calendar_version}}
+      .dump();
 }
 std::string encode(const Cursor& m) {
-  return json{{"cursor", m.cursor}}.dump();
+  json j{{"cursor", m.cursor}};
+  if (m.calendar_version != 0) j["calendar_version"] = m.calendar_version;
+  return j.dump();
 }
 std::string encode(const Nack& m) {
   return json{{"cursor", m.cursor}, {"reason", m.reason}, {"message", m.message}}.dump(
@@ -91,6 +98,11 @@ std::expected<Hello, std::string> parse_hello(std::string_view body) {
   auto head = get_u64(*j, "head");
   if (!head) return std::unexpected(head.error());
   m.head = *head;
+  if (j->contains("calendar_version")) {  // optional: older nodes do not send it
+    auto version = get_u64(*j, "calendar_version");
+    if (!version) return std::unexpected(version.error());
+    m.calendar_version = *version;
+  }
   return m;
 }
 
@@ -99,7 +111,13 @@ std::expected<Cursor, std::string> parse_cursor(std::string_view body) {
   if (!j) return std::unexpected(j.error());
   auto c = get_u64(*j, "cursor");
   if (!c) return std::unexpected(c.error());
-  return Cursor{*c};
+  Cursor m{*c};
+  if (j->contains("calendar_version")) {
+    auto version = get_u64(*j, "calendar_version");
+    if (!version) return std::unexpected(version.error());
+    m.calendar_version = *version;
+  }
+  return m;
 }
 
 std::expected<Nack, std::string> parse_nack(std::string_view body) {
@@ -116,6 +134,51 @@ std::expected<Nack, std::string> parse_nack(std::string_view body) {
   if (!message) return std::unexpected(message.error());
   m.message = *message;
   return m;
+}
+
+std::string calendar_signing_message(std::uint64_t version, std::string_view text) {
+  std::string message(kCalendarSignDomain);
+  for (int shift = 56; shift >= 0; shift -= 8)
+    message.push_back(static_cast<char>((version >> shift) & 0xff));
+  message.append(text);
+  return message;
+}
+
+SignedCalendar sign_calendar(const crypto::SignSecretKey& secret, std::uint64_t version,
+                             std::string text) {
+  SignedCalendar c{version, std::move(text), {}};
+  c.signature = crypto::sign(secret, crypto::as_bytes(calendar_signing_message(version, c.text)));
+  return c;
+}
+
+bool verify_calendar(const SignedCalendar& calendar, const crypto::SignPublicKey& hub_key) {
+  return crypto::verify(hub_key,
+                        crypto::as_bytes(calendar_signing_message(calendar.version, calendar.text)),
+                        calendar.signature);
+}
+
+std::string encode_calendar_body(const SignedCalendar& calendar) {
+  return json{{"version", calendar.version}}.dump();
+}
+
+std::expected<SignedCalendar, std::string> parse_calendar(std::string_view body,
+                                                          std::string_view text,
+                                                          std::string_view signature) {
+  auto j = parse_object(body);
+  if (!j) return std::unexpected(j.error());
+  auto version = get_u64(*j, "version");
+  if (!version) return std::unexpected(version.error());
+  if (*version == 0) return std::unexpected("calendar version must be at least 1");
+  if (text.empty() || text.size() > kCalendarTextMax)
+    return std::unexpected("calendar text must be 1.." + std::to_string(kCalendarTextMax) +
+                           " bytes (got " + std::to_string(text.size()) + ")");
+  SignedCalendar c;
+  if (signature.size() != c.signature.size())
+    return std::unexpected("calendar signature must be 64 bytes");
+  c.version = *version;
+  c.text = std::string(text);
+  std::copy(signature.begin(), signature.end(), reinterpret_cast<char*>(c.signature.data()));
+  return c;
 }
 
 std::string z85_encode(const crypto::CurvePublicKey& key) {

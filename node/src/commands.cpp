@@ -482,6 +482,18 @@ int cmd_sweep(int argc, const char* const* argv) {
                     iso8601_utc(last_ms) + "): events must not go back in time");
     }
   }
+  // The national layer the node holds from its hub, as `tawasul run` uses it.
+  auto held = (*store)->national_calendar_held();
+  if (!held) return refuse(held.error().message);
+  if (*held) {
+    try {
+      calendar = layered_calendar(
+          *held, calendar_file,
+          calendar_file.empty() ? std::string() : read_calendar_file(calendar_file));
+    } catch (const std::exception& e) {
+      return refuse(e.what());
+    }
+  }
   (*store)->set_calendar(calendar);
   if (failpoints->any())
     std::cerr << "tawasul sweep: failpoint armed: " << failpoints->describe() << "\n";

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <fstream>
@@ -127,6 +128,57 @@ class StoreSink final : public federation::EventSink {
   Writer& writer_;
 };
 
+// Node role: takes the national calendar the hub sends (federation/PROTOCOL.md,
+// "The national calendar"). Verification, validation and storing happen in one
+// writer command; the calendar in use changes only after that commit.
+class CalendarUpdater final : public federation::CalendarReceiver {
+ public:
+  CalendarUpdater(NodeStore& store, Writer& writer, const DaemonConfig& config, std::uint64_t held,
+                  federation::Log log)
+      : store_(store), writer_(writer), config_(config), held_(held), log_(std::move(log)) {}
+  std::uint64_t calendar_version() override { return held_; }
+  void calendar_received(federation::SignedCalendar calendar) override {
+    const std::string what = "national calendar version " + std::to_string(calendar.version);
+    if (!config_.hub_sign_key) {
+      log_("warn", what +
+                       " from the hub ignored: no federation.hub_sign_key configured to check "
+                       "its signature");
+      return;
+    }
+    if (calendar.version <= held_) return;  // already held (a resend)
+    auto shared = std::make_shared<federation::SignedCalendar>(std::move(calendar));
+    auto result = std::make_shared<std::shared_ptr<const WorkingCalendar>>();
+    writer_.submit(
+        [this, shared, result](storage::WriteTxn& txn) -> Result<json> {
+          std::vector<WorkingCalendar::Layer> own;
+          if (!config_.calendar_file.empty())
+            own.push_back({config_.calendar_text, config_.calendar_file});
+          auto accepted = store_.accept_national_calendar(txn, *shared, *config_.hub_sign_key, own);
+          if (!accepted) return std::unexpected(accepted.error());
+          *result = *accepted;
+          return json{};
+        },
+        [this, shared, result, what](Result<json> r) {
+          if (!r) {
+            log_("error", what + " from the hub refused (" + r.error().code +
+                              "): " + r.error().message + "; the calendar in use is kept");
+            return;
+          }
+          // Stored durably; new due times use it, promises made stay (node/SLA.md).
+          store_.set_calendar(*result);
+          held_ = shared->version;
+          log_("info", what + " from the hub stored and in use");
+        });
+  }
+
+ private:
+  NodeStore& store_;
+  Writer& writer_;
+  const DaemonConfig& config_;
+  std::atomic<std::uint64_t> held_;
+  federation::Log log_;
+};
+
 }  // namespace
 
 DaemonConfig parse_run_options(int argc, const char* const* argv) {
@@ -141,6 +193,8 @@ DaemonConfig parse_run_options(int argc, const char* const* argv) {
   std::string notify_command_cli;
   int notify_timeout = 10;
   std::string calendar_file;
+  std::string hub_sign_key;
+  std::string national_calendar_file;
   po::options_description options(
       "tawasul run options (also accepted in the INI file given by --config)");
   options.add_options()("data", po::value(&data), "data directory (made by `tawasul init`)")(
@@ -150,6 +204,9 @@ DaemonConfig parse_run_options(int argc, const char* const* argv) {
       "node role: the hub's endpoint, e.g. tcp://127.0.0.1:7700")(
       "federation.hub_key", po::value(&hub_key),
       "node role: the hub's CURVE public key, hex (curve_public_hex of its identity.pub) or Z85")(
+      "federation.hub_sign_key", po::value(&hub_sign_key),
+      "node role: the hub's Ed25519 signing key, hex (sign_public of its identity.pub); it "
+      "signs the national calendar the hub distributes (unset: that calendar is ignored)")(
       "federation.listen", po::value(&federation_listen), "hub role: endpoint to bind for nodes")(
       "notify_command", po::value(&notify_command),
       "node role: delivers each notification, run by /bin/sh -c with the message as JSON on "
@@ -157,7 +214,10 @@ DaemonConfig parse_run_options(int argc, const char* const* argv) {
       "notify_timeout", po::value(&notify_timeout),
       "node role: seconds a notify_command may run before it is killed (1..300)")(
       "calendar", po::value(&calendar_file),
-      "this node's calendar file, layered on the national defaults (deploy/calendar/README.md)");
+      "this node's calendar file, layered on the national defaults (deploy/calendar/README.md)")(
+      "national_calendar", po::value(&national_calendar_file),
+      "hub role: the national calendar file the hub distributes to every node "
+      "(deploy/calendar/README.md; at most 64 KiB)");
   po::options_description cli;
   cli.add_options()("config", po::value(&config_file), "INI configuration file")(
       "help", "show this help")("notify-command", po::value(&notify_command_cli),
@@ -205,6 +265,15 @@ DaemonConfig parse_run_options(int argc, const char* const* argv) {
     config.hub_endpoint = hub;
     config.hub_key = *key;
   }
+  if (!hub_sign_key.empty()) {
+    auto key = crypto::array_from_hex<32>(hub_sign_key);
+    if (!key) {
+      throw std::runtime_error(
+          "federation.hub_sign_key must be the hub's signing public key: 64 hex digits "
+          "(sign_public in its identity.pub)");
+    }
+    config.hub_sign_key = *key;
+  }
   check_endpoint(federation_listen, "federation.listen");
   config.federation_listen = federation_listen;
   config.notify_command = vm.count("notify-command") ? notify_command_cli : notify_command;
@@ -213,22 +282,56 @@ DaemonConfig parse_run_options(int argc, const char* const* argv) {
   config.notify_timeout_s = notify_timeout;
   // A calendar that does not load stops the start, naming the file and line:
   // due dates computed from a half-read calendar would be promises broken.
-  config.calendar = load_node_calendar(calendar_file);
+  if (!calendar_file.empty()) config.calendar_text = read_calendar_file(calendar_file);
+  config.calendar_file = calendar_file;
+  // Checked alone here (naming the file and line); run_daemon layers it over
+  // the national layer the store holds, which may differ from the defaults.
+  if (!calendar_file.empty()) {
+    auto own = WorkingCalendar::load({{config.calendar_text, calendar_file}});
+    if (!own) throw std::runtime_error("calendar: " + own.error().message);
+  }
+  // The hub's national layer: refused here, before anything starts, when it
+  // does not load (naming the file and line) or is too large to send.
+  if (!national_calendar_file.empty()) {
+    config.national_calendar_text = read_calendar_file(national_calendar_file);
+    if (config.national_calendar_text.empty() ||
+        config.national_calendar_text.size() > federation::kCalendarTextMax) {
+      throw std::runtime_error("national_calendar: " + national_calendar_file +
+                               " must hold 1 byte to " +
+                               std::to_string(federation::kCalendarTextMax / 1024) + " KiB");
+    }
+    auto loaded = WorkingCalendar::load({{config.national_calendar_text, national_calendar_file}});
+    if (!loaded) throw std::runtime_error("national_calendar: " + loaded.error().message);
+    config.national_calendar_file = national_calendar_file;
+  }
   return config;
 }
 
-std::shared_ptr<const WorkingCalendar> load_node_calendar(const std::string& calendar_file) {
-  std::vector<WorkingCalendar::Layer> layers = {{national_calendar_text(), "national defaults"}};
-  std::string node_calendar;  // the layer views it
-  if (!calendar_file.empty()) {
-    std::ifstream in(calendar_file);
-    if (!in) throw std::runtime_error("calendar: cannot read " + calendar_file);
-    node_calendar.assign(std::istreambuf_iterator<char>(in), {});
-    layers.push_back({node_calendar, calendar_file});
-  }
+std::string read_calendar_file(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) throw std::runtime_error("calendar: cannot read " + file);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::shared_ptr<const WorkingCalendar> layered_calendar(
+    const std::optional<federation::SignedCalendar>& national, const std::string& own_file,
+    const std::string& own_text) {
+  // The layers view these strings; they outlive the load.
+  const std::string national_source =
+      national ? "national calendar v" + std::to_string(national->version) + " from the hub"
+               : std::string("national defaults");
+  std::vector<WorkingCalendar::Layer> layers = {
+      {national ? std::string_view(national->text) : national_calendar_text(), national_source}};
+  if (!own_file.empty()) layers.push_back({own_text, own_file});
   auto calendar = WorkingCalendar::load(layers);
   if (!calendar) throw std::runtime_error("calendar: " + calendar.error().message);
   return *calendar;
+}
+
+std::shared_ptr<const WorkingCalendar> load_node_calendar(const std::string& calendar_file) {
+  return layered_calendar(
+      std::nullopt, calendar_file,
+      calendar_file.empty() ? std::string() : read_calendar_file(calendar_file));
 }
 
 int run_daemon(const DaemonConfig& config) {
@@ -265,7 +368,48 @@ int run_daemon(const DaemonConfig& config) {
     log("warn",
         "cleared " + std::to_string(stale) + " stale reader slot(s) left by a crashed process");
   }
-  if (config.calendar) (*store)->set_calendar(config.calendar);
+  // The calendar: the national layer the store holds (at a node: the last one
+  // accepted from the hub; at the hub: its national_calendar file, published
+  // now), else the compiled-in defaults, with the node's own layer on top.
+  std::optional<federation::SignedCalendar> national;
+  if (!config.national_calendar_file.empty()) {
+    if (identity->role != Role::kHub) {
+      std::cerr << "tawasul: national_calendar is a hub setting; a node receives the national "
+                   "calendar from its hub\n";
+      return 2;
+    }
+    Result<federation::SignedCalendar> published =
+        std::unexpected(Error::internal("not published"));
+    auto written = (*store)->write([&](storage::WriteTxn& txn) -> Result<void> {
+      published = (*store)->publish_national_calendar(txn, config.national_calendar_text,
+                                                      config.national_calendar_file);
+      if (!published) return std::unexpected(published.error());
+      return {};
+    });
+    if (!written) {
+      std::cerr << "tawasul: national_calendar: " << written.error().message << "\n";
+      return 2;
+    }
+    national = *published;
+    log("info", "national calendar " + config.national_calendar_file + " is version " +
+                    std::to_string(national->version) + ", distributed to the nodes");
+  } else if (identity->role == Role::kNode) {
+    auto held = (*store)->national_calendar_held();
+    if (!held) {
+      std::cerr << "tawasul: " << held.error().message << "\n";
+      return 2;
+    }
+    national = *held;
+    if (national)
+      log("info", "using national calendar version " + std::to_string(national->version) +
+                      " received from the hub");
+  }
+  try {
+    (*store)->set_calendar(layered_calendar(national, config.calendar_file, config.calendar_text));
+  } catch (const std::exception& e) {
+    std::cerr << "tawasul: " << e.what() << "\n";
+    return 2;
+  }
   if (failpoints->any()) log("warn", "failpoint armed: " + failpoints->describe());
   Writer writer((*store)->env());
   writer.start();
@@ -293,6 +437,7 @@ int run_daemon(const DaemonConfig& config) {
 
   zmq::context_t context(1);
   std::unique_ptr<StoreSource> source;
+  std::unique_ptr<CalendarUpdater> calendar_updater;
   std::unique_ptr<StoreSink> sink;
   std::unique_ptr<federation::Uplink> uplink;
   std::unique_ptr<federation::HubRouter> router;
@@ -308,6 +453,13 @@ int run_daemon(const DaemonConfig& config) {
       options.hub_endpoint = config.hub_endpoint;
       options.hub_curve_public = config.hub_key;
       options.curve = identity->curve;
+      calendar_updater = std::make_unique<CalendarUpdater>(**store, writer, config,
+                                                           national ? national->version : 0, log);
+      options.calendar_receiver = calendar_updater.get();
+      if (!config.hub_sign_key)
+        log("warn",
+            "no federation.hub_sign_key configured: the national calendar the hub sends is "
+            "ignored");
       uplink = std::make_unique<federation::Uplink>(context, *source, options, log);
       uplink->start();
       federation_line = " (uplink to " + config.hub_endpoint + ")";
@@ -316,7 +468,7 @@ int run_daemon(const DaemonConfig& config) {
     sink = std::make_unique<StoreSink>(**store, writer);
     router = std::make_unique<federation::HubRouter>(
         context, *sink, **store,
-        federation::HubOptions{config.federation_listen, identity->curve, 2}, log);
+        federation::HubOptions{config.federation_listen, identity->curve, 2, national}, log);
     auto endpoint = router->start();
     if (!endpoint) {
       std::cerr << "tawasul: " << endpoint.error() << "\n";

@@ -269,13 +269,20 @@ int run_demo(int argc, const char* const* argv) {
   for (std::size_t i = 0; i < members.size(); ++i) {
     const auto& m = members[i];
     std::ofstream out(m.dir / "tawasul.conf", std::ios::trunc);
-    out << "# written by `tawasul demo`\ndata = " << m.dir.string()
-        << "\n\n[http]\nlisten = 127.0.0.1:" << m.http_port << "\n\n[federation]\n";
+    out << "# written by `tawasul demo`\ndata = " << m.dir.string() << "\n";
+    if (m.role == Role::kHub) {
+      // The hub distributes the national calendar (deploy/calendar/saudi.conf).
+      const auto national = m.dir / "national.conf";
+      std::ofstream(national, std::ios::trunc) << national_calendar_text();
+      out << "national_calendar = " << national.string() << "\n";
+    }
+    out << "\n[http]\nlisten = 127.0.0.1:" << m.http_port << "\n\n[federation]\n";
     if (m.role == Role::kHub) {
       out << "listen = " << hub_endpoint << "\n";
     } else {
       out << "hub = " << hub_endpoint
-          << "\nhub_key = " << crypto::to_hex(identities[0].curve.public_key) << "\n";
+          << "\nhub_key = " << crypto::to_hex(identities[0].curve.public_key)
+          << "\nhub_sign_key = " << crypto::to_hex(identities[0].sign.public_key) << "\n";
     }
   }
   for (auto& m : members) m.pid = spawn(m);

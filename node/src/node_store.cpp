@@ -902,6 +902,102 @@ std::shared_ptr<const WorkingCalendar> NodeStore::calendar() const {
   return calendar_ ? calendar_ : national_calendar();
 }
 
+namespace {
+
+constexpr std::string_view kNationalCalendarKey = "national_calendar";
+
+Result<std::optional<federation::SignedCalendar>> read_national_calendar(const storage::Txn& txn,
+                                                                         storage::Dbi meta) {
+  auto v = txn.get(meta, kNationalCalendarKey);
+  if (!v) {
+    if (v.error().code == storage::ErrorCode::kNotFound)
+      return std::optional<federation::SignedCalendar>{};
+    return std::unexpected(from_storage(v.error()));
+  }
+  auto bad = [] { return std::unexpected(Error::internal("meta national_calendar is malformed")); };
+  json j = json::parse(*v, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("version") ||
+      !j["version"].is_number_unsigned() || !j.contains("text") || !j["text"].is_string() ||
+      !j.contains("signature") || !j["signature"].is_string())
+    return bad();
+  auto signature = crypto::array_from_hex<64>(j["signature"].get<std::string>());
+  if (!signature) return bad();
+  return federation::SignedCalendar{j["version"].get<std::uint64_t>(), j["text"].get<std::string>(),
+                                    *signature};
+}
+
+Result<void> write_national_calendar(storage::WriteTxn& txn, storage::Dbi meta,
+                                     const federation::SignedCalendar& c) {
+  json j{{"version", c.version}, {"text", c.text}, {"signature", crypto::to_hex(c.signature)}};
+  if (auto r = txn.put(meta, kNationalCalendarKey, j.dump()); !r)
+    return std::unexpected(from_storage(r.error()));
+  return {};
+}
+
+}  // namespace
+
+Result<std::optional<federation::SignedCalendar>> NodeStore::national_calendar_held() {
+  auto txn = env_->begin_read();
+  if (!txn) return std::unexpected(from_storage(txn.error()));
+  return read_national_calendar(*txn, meta_);
+}
+
+Result<federation::SignedCalendar> NodeStore::publish_national_calendar(storage::WriteTxn& txn,
+                                                                        std::string_view text,
+                                                                        std::string_view source) {
+  if (text.size() > federation::kCalendarTextMax) {
+    return std::unexpected(Error::bad_request(
+        "bad_calendar", std::string(source) + ": a national calendar is at most " +
+                            std::to_string(federation::kCalendarTextMax / 1024) + " KiB"));
+  }
+  if (text.empty()) {
+    return std::unexpected(
+        Error::bad_request("bad_calendar", std::string(source) + ": the file is empty"));
+  }
+  if (auto loaded = WorkingCalendar::load({{text, source}}); !loaded)
+    return std::unexpected(Error::bad_request("bad_calendar", loaded.error().message));
+  auto held = read_national_calendar(txn, meta_);
+  if (!held) return std::unexpected(held.error());
+  if (*held && (*held)->text == text &&
+      federation::verify_calendar(**held, identity_.sign.public_key))
+    return **held;
+  auto next = federation::sign_calendar(identity_.sign.secret_key, *held ? (*held)->version + 1 : 1,
+                                        std::string(text));
+  if (auto r = write_national_calendar(txn, meta_, next); !r) return std::unexpected(r.error());
+  return next;
+}
+
+Result<std::shared_ptr<const WorkingCalendar>> NodeStore::accept_national_calendar(
+    storage::WriteTxn& txn, const federation::SignedCalendar& calendar,
+    const crypto::SignPublicKey& hub_key, const std::vector<WorkingCalendar::Layer>& own_layers) {
+  if (calendar.text.empty() || calendar.text.size() > federation::kCalendarTextMax) {
+    return std::unexpected(Error::bad_request(
+        "bad_calendar", "national calendar version " + std::to_string(calendar.version) +
+                            " is empty or over " +
+                            std::to_string(federation::kCalendarTextMax / 1024) + " KiB"));
+  }
+  if (!federation::verify_calendar(calendar, hub_key)) {
+    return std::unexpected(Error::bad_request(
+        "bad_signature", "national calendar version " + std::to_string(calendar.version) +
+                             " is not signed by the hub's key (federation.hub_sign_key)"));
+  }
+  auto held = read_national_calendar(txn, meta_);
+  if (!held) return std::unexpected(held.error());
+  const std::uint64_t held_version = *held ? (*held)->version : 0;
+  if (calendar.version <= held_version) {
+    return std::unexpected(Error::conflict(
+        "stale", "national calendar version " + std::to_string(calendar.version) +
+                     " is not newer than the held version " + std::to_string(held_version)));
+  }
+  const std::string source = "national calendar v" + std::to_string(calendar.version);
+  std::vector<WorkingCalendar::Layer> layers = {{calendar.text, source}};
+  layers.insert(layers.end(), own_layers.begin(), own_layers.end());
+  auto loaded = WorkingCalendar::load(layers);
+  if (!loaded) return std::unexpected(Error::bad_request("bad_calendar", loaded.error().message));
+  if (auto r = write_national_calendar(txn, meta_, calendar); !r) return std::unexpected(r.error());
+  return *loaded;
+}
+
 Result<void> NodeStore::set_org_tree(storage::WriteTxn& txn, const OrgTree& tree,
                                      std::int64_t now_ms) {
   auto version = read_counter(txn, meta_, "org_version");

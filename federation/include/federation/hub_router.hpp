@@ -13,8 +13,10 @@
 #include <expected>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
@@ -28,6 +30,9 @@ struct HubOptions {
   std::string bind_endpoint;   // e.g. tcp://127.0.0.1:7700 or tcp://127.0.0.1:*
   crypto::CurveKeyPair curve;  // the hub's CURVE server key pair
   int poll_interval_ms = 2;
+  // The signed national calendar to send to nodes that hold an older one
+  // (PROTOCOL.md, "The national calendar"); none: nothing is sent.
+  std::optional<SignedCalendar> national_calendar;
 };
 
 class HubRouter {
@@ -44,9 +49,16 @@ class HubRouter {
 
  private:
   struct Reply {
+    Reply(std::string routing_id_, std::string header_, std::string body_,
+          std::vector<std::string> more_ = {})
+        : routing_id(std::move(routing_id_)),
+          header(std::move(header_)),
+          body(std::move(body_)),
+          more(std::move(more_)) {}
     std::string routing_id;
     std::string header;
     std::string body;
+    std::vector<std::string> more;  // frames after the body (CALENDAR)
   };
   void run();
   void handle(zmq::multipart_t& message);

@@ -65,6 +65,28 @@ class EventSink {
                      std::function<void(StoreOutcome)> done) = 0;
 };
 
+// The national calendar layer as the hub signs and sends it (PROTOCOL.md,
+// "The national calendar"): `signature` is the hub's Ed25519 signature over
+// calendar_signing_message(version, text) (wire.hpp).
+struct SignedCalendar {
+  std::uint64_t version = 0;
+  std::string text;
+  crypto::Signature signature{};
+};
+
+// Node side: where the national calendar received from the hub goes. Called
+// from the uplink's thread only.
+class CalendarReceiver {
+ public:
+  virtual ~CalendarReceiver() = default;
+  // The national version the node holds (0: none), sent in HELLO.
+  virtual std::uint64_t calendar_version() = 0;
+  // A CALENDAR whose frames are well-formed; its signature is NOT checked yet:
+  // the receiver verifies, validates and stores it, and keeps its calendar on
+  // any refusal.
+  virtual void calendar_received(SignedCalendar calendar) = 0;
+};
+
 struct EnrolledNode {
   std::string code;
   crypto::CurvePublicKey curve_public{};

@@ -27,6 +27,10 @@ struct UplinkOptions {
   std::int64_t hello_retry_ms = 1000;
   std::int64_t ack_timeout_ms = 3000;
   int poll_interval_ms = 10;
+  // Where a CALENDAR from the hub goes, and the version HELLO reports
+  // (PROTOCOL.md, "The national calendar"); null: CALENDAR is dropped.
+  // Must outlive the uplink.
+  CalendarReceiver* calendar_receiver = nullptr;
 };
 
 struct UplinkStatus {

@@ -4,9 +4,11 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "crypto/crypto.hpp"
+#include "federation/interfaces.hpp"
 #include "node/calendar.hpp"
 
 namespace tawasul::node {
@@ -20,15 +22,26 @@ struct DaemonConfig {
   // the node runs alone and keeps its events until a hub is configured.
   std::string hub_endpoint;
   crypto::CurvePublicKey hub_key{};
+  // Node role: the hub's Ed25519 signing key, which signs the national
+  // calendar it distributes; unset: CALENDAR messages are ignored.
+  std::optional<crypto::SignPublicKey> hub_sign_key;
   // Hub role: where the router binds.
   std::string federation_listen = "tcp://127.0.0.1:7700";
   // Node role: the command that delivers notifications (node/API.md), run
   // through /bin/sh -c with the message as JSON on stdin; empty: the log.
   std::string notify_command;
   int notify_timeout_s = 10;
-  // The working-day calendar: the national defaults, then this node's own
-  // layer (deploy/calendar/README.md), loaded and checked at start-up.
-  std::shared_ptr<const WorkingCalendar> calendar;
+  // The working-day calendar (deploy/calendar/README.md) is the national
+  // layer (the one the store holds from the hub, else the compiled-in
+  // defaults) with this node's own layer (`calendar = FILE`) on top: the file
+  // and its text (empty: none), checked alone when parsed, layered at start
+  // and again under each national calendar the hub sends.
+  std::string calendar_file;
+  std::string calendar_text;
+  // Hub role: the national layer it distributes (`national_calendar = FILE`),
+  // checked at start; empty: none.
+  std::string national_calendar_file;
+  std::string national_calendar_text;
 };
 
 // Parses `tawasul run` arguments (and the INI file of --config); throws
@@ -39,6 +52,17 @@ DaemonConfig parse_run_options(int argc, const char* const* argv);
 // top (empty: the national one alone); throws std::runtime_error naming the
 // file and line when it does not load.
 std::shared_ptr<const WorkingCalendar> load_node_calendar(const std::string& calendar_file);
+
+// Reads a calendar file whole; throws std::runtime_error when it cannot.
+std::string read_calendar_file(const std::string& file);
+
+// The national layer `national` (the one received from the hub; nullopt: the
+// compiled-in defaults) with the node's own layer (`own_text` read from
+// `own_file`; empty file name: none) on top. Throws std::runtime_error naming
+// the file and line when it does not load.
+std::shared_ptr<const WorkingCalendar> layered_calendar(
+    const std::optional<federation::SignedCalendar>& national, const std::string& own_file,
+    const std::string& own_text);
 
 // Blocks SIGINT/SIGTERM, serves, returns the process exit code.
 int run_daemon(const DaemonConfig& config);

@@ -80,6 +80,30 @@ class NodeStore final : public federation::KeyDirectory {
   void set_calendar(std::shared_ptr<const WorkingCalendar> calendar);
   std::shared_ptr<const WorkingCalendar> calendar() const;
 
+  // --- the national calendar layer (federation/PROTOCOL.md, "The national
+  // calendar"; storage/FORMAT.md, meta `national_calendar`) ---------------
+
+  // The signed national layer this store holds, if any.
+  Result<std::optional<federation::SignedCalendar>> national_calendar_held();
+  // Hub role, in `txn`: makes `text` (source `source`, for messages) the
+  // national layer to distribute. Refuses a text over 64 KiB or one that does
+  // not load (code "bad_calendar", naming the source and line). Keeps the held
+  // version when the text is the same and its signature is this identity's;
+  // otherwise stores version + 1 (1 for the first), signed with this
+  // identity's signing key. Returns what is held after it.
+  Result<federation::SignedCalendar> publish_national_calendar(storage::WriteTxn& txn,
+                                                               std::string_view text,
+                                                               std::string_view source);
+  // Node role, in `txn`: accepts a national layer received from the hub when
+  // (in this order) it is at most 64 KiB, its signature verifies under
+  // `hub_key` (code "bad_signature"), its version is above the held one
+  // (code "stale") and it loads under `own_layers` — the node's own layer, 0
+  // or 1 of them (code "bad_calendar"). Then stores it and returns the
+  // calendar to use once `txn` has committed. A refusal writes nothing.
+  Result<std::shared_ptr<const WorkingCalendar>> accept_national_calendar(
+      storage::WriteTxn& txn, const federation::SignedCalendar& calendar,
+      const crypto::SignPublicKey& hub_key, const std::vector<WorkingCalendar::Layer>& own_layers);
+
   // Runs `fn` in one write transaction of its own and commits; a domain error
   // from `fn` aborts it and comes back as it was. For one-off writes outside
   // the daemon's writer (the command line, the demo's set-up).

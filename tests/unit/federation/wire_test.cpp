@@ -31,7 +31,7 @@ std::string padded(const std::string& json, std::size_t size) {
 
 TEST_CASE("wire: every message type's header encodes to two bytes and parses back", "[wire]") {
   auto type = GENERATE(MessageType::kHello, MessageType::kWelcome, MessageType::kEvents,
-                       MessageType::kAck, MessageType::kNack);
+                       MessageType::kAck, MessageType::kNack, MessageType::kCalendar);
   auto header = federation::encode_header(type);
   REQUIRE(header.size() == 2);
   CHECK(static_cast<std::uint8_t>(header[0]) == federation::kProtocolVersion);
@@ -48,6 +48,7 @@ TEST_CASE("wire: the header values are those of PROTOCOL.md", "[wire]") {
   CHECK(federation::encode_header(MessageType::kEvents) == frame(1, 3));
   CHECK(federation::encode_header(MessageType::kAck) == frame(1, 4));
   CHECK(federation::encode_header(MessageType::kNack) == frame(1, 5));
+  CHECK(federation::encode_header(MessageType::kCalendar) == frame(1, 6));
 }
 
 TEST_CASE("wire: headers of the wrong size, version or type are refused", "[wire]") {
@@ -64,8 +65,8 @@ TEST_CASE("wire: headers of the wrong size, version or type are refused", "[wire
       CHECK_FALSE(parsed.error().empty());
     }
   }
-  SECTION("type 0 and 6 (and 255)") {
-    for (std::uint8_t type : {std::uint8_t{0}, std::uint8_t{6}, std::uint8_t{255}}) {
+  SECTION("type 0 and 7 (and 255)") {
+    for (std::uint8_t type : {std::uint8_t{0}, std::uint8_t{7}, std::uint8_t{255}}) {
       auto parsed = federation::parse_header(frame(1, type));
       REQUIRE_FALSE(parsed);
       CHECK_FALSE(parsed.error().empty());
@@ -282,5 +283,82 @@ TEST_CASE("wire: z85 refuses a 40-character text with an embedded NUL", "[wire][
     REQUIRE(text.size() == 40);
     INFO("NUL at " << pos);
     CHECK_FALSE(federation::z85_decode(text));
+  }
+}
+
+TEST_CASE("wire: HELLO carries the national calendar version, optionally", "[wire][calendar]") {
+  auto parsed = federation::parse_hello(federation::encode(federation::Hello{"KSU", 1, 2, 7}));
+  REQUIRE(parsed);
+  CHECK(parsed->calendar_version == 7);
+  // A node that predates CALENDAR sends no calendar_version: read as 0.
+  auto old = federation::parse_hello(R"({"code":"KSU","acked":1,"head":2})");
+  REQUIRE(old);
+  CHECK(old->calendar_version == 0);
+  CHECK_FALSE(
+      federation::parse_hello(R"({"code":"KSU","acked":1,"head":2,"calendar_version":-1})"));
+  CHECK_FALSE(
+      federation::parse_hello(R"({"code":"KSU","acked":1,"head":2,"calendar_version":"3"})"));
+}
+
+TEST_CASE("wire: a signed national calendar verifies only as signed", "[wire][calendar]") {
+  REQUIRE(crypto::initialize());
+  const auto hub = crypto::SigningKeyPair::generate();
+  const auto other = crypto::SigningKeyPair::generate();
+  const std::string text = "close 2027-01-11 \"إغلاق\" \"Closure\"\n";
+  auto signed_calendar = federation::sign_calendar(hub.secret_key, 3, text);
+  CHECK(signed_calendar.version == 3);
+  CHECK(signed_calendar.text == text);
+  CHECK(federation::verify_calendar(signed_calendar, hub.public_key));
+  CHECK_FALSE(federation::verify_calendar(signed_calendar, other.public_key));
+
+  // The version and the text are both covered.
+  auto bumped = signed_calendar;
+  bumped.version = 4;
+  CHECK_FALSE(federation::verify_calendar(bumped, hub.public_key));
+  auto edited = signed_calendar;
+  edited.text += "close 2027-01-12 \"إغلاق\" \"Closure\"\n";
+  CHECK_FALSE(federation::verify_calendar(edited, hub.public_key));
+  auto flipped = signed_calendar;
+  flipped.signature[10] ^= 1;
+  CHECK_FALSE(federation::verify_calendar(flipped, hub.public_key));
+
+  // Domain separated: the message starts with the domain, then the version.
+  auto message = federation::calendar_signing_message(3, text);
+  CHECK(message.starts_with(federation::kCalendarSignDomain));
+  CHECK(message.size() == federation::kCalendarSignDomain.size() + 8 + text.size());
+  CHECK(message.substr(federation::kCalendarSignDomain.size(), 8) ==
+        std::string("\0\0\0\0\0\0\0\3", 8));
+}
+
+TEST_CASE("wire: CALENDAR frames parse back and malformed ones are refused", "[wire][calendar]") {
+  REQUIRE(crypto::initialize());
+  const auto hub = crypto::SigningKeyPair::generate();
+  auto c = federation::sign_calendar(hub.secret_key, 2, "weekend fri sat\n");
+  const std::string body = federation::encode_calendar_body(c);
+  const std::string signature(reinterpret_cast<const char*>(c.signature.data()), 64);
+  auto parsed = federation::parse_calendar(body, c.text, signature);
+  REQUIRE(parsed);
+  CHECK(parsed->version == 2);
+  CHECK(parsed->text == c.text);
+  CHECK(parsed->signature == c.signature);
+  CHECK(federation::verify_calendar(*parsed, hub.public_key));
+
+  SECTION("version 0 or missing or not a number") {
+    CHECK_FALSE(federation::parse_calendar(R"({"version":0})", c.text, signature));
+    CHECK_FALSE(federation::parse_calendar(R"({})", c.text, signature));
+    CHECK_FALSE(federation::parse_calendar(R"({"version":"2"})", c.text, signature));
+    CHECK_FALSE(federation::parse_calendar("[2]", c.text, signature));
+  }
+  SECTION("empty or oversize text") {
+    CHECK_FALSE(federation::parse_calendar(body, "", signature));
+    CHECK(federation::parse_calendar(body, std::string(federation::kCalendarTextMax, '#'),
+                                     signature));
+    CHECK_FALSE(federation::parse_calendar(body, std::string(federation::kCalendarTextMax + 1, '#'),
+                                           signature));
+  }
+  SECTION("a signature of the wrong size") {
+    CHECK_FALSE(federation::parse_calendar(body, c.text, signature.substr(0, 63)));
+    CHECK_FALSE(federation::parse_calendar(body, c.text, signature + "x"));
+    CHECK_FALSE(federation::parse_calendar(body, c.text, ""));
   }
 }
