@@ -657,6 +657,15 @@ Result<json> fold_workflow_event(const json& state, const crypto::Event& event, 
   s["status"] = status_name(*next);
   s["updated_at_ms"] = event.time_ms;
   s["events"].push_back(json{{"origin", event.origin}, {"seq", event.seq}});
+  // The first response (node/SLA.md): the first public act of staff — a
+  // reply, a question, an answer or a rejection — measured against
+  // `sla.first_response_due_ms`.
+  const bool public_act = action == CaseAction::kReply || action == CaseAction::kRequestInfo ||
+                          action == CaseAction::kAnswer || action == CaseAction::kReject;
+  if (public_act && payload["by"] != "beneficiary" && payload["by"] != "system" &&
+      !s.contains("first_response_at_ms")) {
+    s["first_response_at_ms"] = event.time_ms;
+  }
   switch (action) {
     case CaseAction::kAssign:
       s["unit"] = payload["unit"];

@@ -1147,6 +1147,17 @@ Result<json> NodeStore::staff_case_view(std::string_view tracking_number) {
   state["due_at"] = iso8601_utc(state["due_at_ms"].get<std::int64_t>());
   state["submitted_at_hijri"] = hijri_json(state["submitted_at_ms"].get<std::int64_t>());
   state["due_at_hijri"] = hijri_json(state["due_at_ms"].get<std::int64_t>());
+  // The first-response promise and whether it was kept.
+  const json& sla = state.contains("sla") ? state["sla"] : json();
+  if (sla.is_object() && sla.contains("first_response_due_ms")) {
+    const auto promised = sla["first_response_due_ms"].get<std::int64_t>();
+    state["first_response_due"] = iso8601_utc(promised);
+    if (state.contains("first_response_at_ms")) {
+      const auto at = state["first_response_at_ms"].get<std::int64_t>();
+      state["first_response_at"] = iso8601_utc(at);
+      state["first_response_on_time"] = at <= promised;
+    }
+  }
   if (!state.contains("attachments")) state["attachments"] = json::array();
   for (auto& a : state["attachments"]) {
     a["added_at"] = iso8601_utc(a["added_at_ms"].get<std::int64_t>());

@@ -955,3 +955,35 @@ TEST_CASE("the answer at the top of a final ladder has no window and closes the 
   CHECK(refused.error().code == "answer_final");
   CHECK(node::public_case_view(s)["history"][events.size() - 2]["final"] == true);
 }
+
+TEST_CASE("the first public act of staff is the first response, measured against its promise",
+          "[sweeper][store][first_response]") {
+  Site site;
+  const std::string on_time = site.file_routed();
+  const std::string late = site.file_routed();
+  const std::int64_t promised = site.state(on_time)["sla"]["first_response_due_ms"];
+  CHECK(promised == site.after_working_days(kStart, 1));
+
+  // Internal work and the beneficiary's own acts are no response.
+  site.act_ok(on_time, CaseAction::kStart, {{"assignee", "emp"}});
+  site.act_ok(on_time, CaseAction::kAddNote, {{"text", "راجعت النظام"}});
+  CHECK_FALSE(site.state(on_time).contains("first_response_at_ms"));
+  site.clock.set(promised - 1);
+  site.act_ok(on_time, CaseAction::kRequestInfo, {{"question", "ما رقمك الجامعي؟"}});
+  CHECK(site.state(on_time)["first_response_at_ms"] == promised - 1);
+  // Later acts leave it as it was.
+  site.clock.set(promised + 5);
+  REQUIRE(site.act(on_time, CaseAction::kProvideInfo, {{"reply", "441234567"}}, "beneficiary"));
+  site.act_ok(on_time, CaseAction::kReply, {{"text", "شكرًا"}});
+  CHECK(site.state(on_time)["first_response_at_ms"] == promised - 1);
+  auto view = site.store->staff_case_view(on_time).value();
+  CHECK(view["first_response_due"] == node::iso8601_utc(promised));
+  CHECK(view["first_response_at"] == node::iso8601_utc(promised - 1));
+  CHECK(view["first_response_on_time"] == true);
+
+  site.act_ok(late, CaseAction::kStart, {{"assignee", "emp"}});
+  site.act_ok(late, CaseAction::kAnswer, {{"answer", "تم"}});
+  view = site.store->staff_case_view(late).value();
+  CHECK(view["first_response_at"] == node::iso8601_utc(promised + 5));
+  CHECK(view["first_response_on_time"] == false);
+}
