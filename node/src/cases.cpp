@@ -577,6 +577,28 @@ bool is_objection_outcome(std::string_view outcome) {
   return outcome == "upheld" || outcome == "partly_upheld" || outcome == "rejected";
 }
 
+Result<void> check_action_fields(CaseAction action, const json& fields) {
+  for (const auto& field : required_fields(action)) {
+    if (!fields.contains(field.name)) {
+      return std::unexpected(Error::bad_request(
+          "missing_field", std::string(field.name) + " is required", field.name));
+    }
+    if (!fields[field.name].is_string()) {
+      return std::unexpected(Error::bad_request(
+          "wrong_type", std::string(field.name) + " must be a string", field.name));
+    }
+    const auto& text = fields[field.name].get_ref<const std::string&>();
+    if (text.empty() || invalid_utf8_offset(text) || utf8_length(text) > field.max_chars) {
+      return std::unexpected(Error::bad_request("invalid_length",
+                                                std::string(field.name) + " must be 1 to " +
+                                                    std::to_string(field.max_chars) +
+                                                    " characters of text",
+                                                field.name));
+    }
+  }
+  return {};
+}
+
 bool is_action_field(CaseAction action, std::string_view field) {
   if (field == "assignee" && action == CaseAction::kAssign) return true;
   for (const auto& f : required_fields(action)) {

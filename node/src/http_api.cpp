@@ -234,9 +234,19 @@ void HttpApi::routes() {
     if (auto me = authenticate(req); me && me->has(StaffRole::kCallCentreAgent)) {
       request->filed_by = me->id;
       request->channel = "call_centre";
-    } else if (auto account = authenticate_beneficiary(req)) {
-      // A signed-in beneficiary's case is theirs: it appears in "my cases".
-      request->account_index = store_.beneficiaries().account_index(account->id);
+    } else {
+      // The call-centre channel is the agents' alone: a case on it names
+      // the agent who took the call (filed_by).
+      if (request->channel == "call_centre") {
+        return send_error(res, Error{403, "call_centre_agents_only",
+                                     "only a call-centre agent's session files on the call_centre "
+                                     "channel",
+                                     "channel"});
+      }
+      if (auto account = authenticate_beneficiary(req)) {
+        // A signed-in beneficiary's case is theirs: it appears in "my cases".
+        request->account_index = store_.beneficiaries().account_index(account->id);
+      }
     }
     const std::int64_t now = clock_.now_ms();
     // Answered only after the commit that holds the case (invariant 2).

@@ -433,56 +433,59 @@ void HttpApi::staff_routes() {
   });
 
   // A staff member moves a case through its lifecycle.
-  s.Post(R"(/api/v1/cases/([^/]+)/actions/([a-z_]+))", [this](const httplib::Request& req,
-                                                              httplib::Response& res) {
-    auto me = authenticate(req);
-    if (!me) return send_error(res, unauthorized());
-    const std::string tracking = to_upper_ascii(req.matches[1]);
-    auto action = parse_action(std::string(req.matches[2]));
-    if (!action || *action == CaseAction::kProvideInfo || *action == CaseAction::kClose ||
-        *action == CaseAction::kObject) {
-      return send_error(res,
-                        Error::bad_request("unknown_action",
-                                           "staff actions are assign, start, request_info, answer, "
-                                           "reject, transfer, add_note, reply, decide_objection, "
-                                           "escalate",
-                                           "action"));
-    }
-    auto fields = object_body(req);
-    if (!fields) return send_error(res, fields.error());
-    if (*action == CaseAction::kStart && !fields->contains("assignee"))
-      (*fields)["assignee"] = me->id;
-    // Units named by assign and transfer must exist in the org tree.
-    auto tree = store_.org_tree();
-    for (const char* field : {"unit", "to_unit"}) {
-      if (tree && fields->contains(field) && (*fields)[field].is_string() &&
-          !tree->unit((*fields)[field].get<std::string>())) {
-        return send_error(
-            res, Error::bad_request("unknown_unit",
-                                    std::string(field) + " is not a unit of this node", field));
-      }
-    }
-    const AccessPolicy policy = current_policy();
-    const std::int64_t now = clock_.now_ms();
-    const StaffMember who = *me;
-    auto done = writer_.execute([&, who, now](storage::WriteTxn& txn) -> Result<json> {
-      return store_.act_on_case(txn, tracking, *action, who.id, *fields, now,
-                                [&](const json& state) -> Result<void> {
-                                  const std::string unit = state.value("unit", "");
-                                  CaseScope scope{unit, state.value("confidential", false)};
-                                  if (!policy.may_act(who, *action, scope)) {
-                                    return std::unexpected(forbidden());
-                                  }
-                                  return {};
-                                });
-    });
-    if (!done) {
-      if (done.error().status == 403)
-        audit_denial(who, std::string(action_name(*action)), tracking);
-      return send_error(res, done.error());
-    }
-    send_json(res, 200, *done);
-  });
+  s.Post(R"(/api/v1/cases/([^/]+)/actions/([a-z_]+))",
+         [this](const httplib::Request& req, httplib::Response& res) {
+           auto me = authenticate(req);
+           if (!me) return send_error(res, unauthorized());
+           const std::string tracking = to_upper_ascii(req.matches[1]);
+           auto action = parse_action(std::string(req.matches[2]));
+           if (!action || *action == CaseAction::kProvideInfo || *action == CaseAction::kClose ||
+               *action == CaseAction::kObject) {
+             return send_error(
+                 res, Error::bad_request("unknown_action",
+                                         "staff actions are assign, start, request_info, answer, "
+                                         "reject, transfer, add_note, reply, decide_objection, "
+                                         "escalate",
+                                         "action"));
+           }
+           auto fields = object_body(req);
+           if (!fields) return send_error(res, fields.error());
+           if (*action == CaseAction::kStart && !fields->contains("assignee"))
+             (*fields)["assignee"] = me->id;
+           // Units named by assign and transfer must exist in the org tree: checked
+           // after the permission, so a member without the role learns nothing.
+           auto tree = store_.org_tree();
+           auto unknown_unit = [&]() -> Result<void> {
+             for (const char* field : {"unit", "to_unit"}) {
+               if (tree && fields->contains(field) && (*fields)[field].is_string() &&
+                   !tree->unit((*fields)[field].get<std::string>())) {
+                 return std::unexpected(Error::bad_request(
+                     "unknown_unit", std::string(field) + " is not a unit of this node", field));
+               }
+             }
+             return {};
+           };
+           const AccessPolicy policy = current_policy();
+           const std::int64_t now = clock_.now_ms();
+           const StaffMember who = *me;
+           auto done = writer_.execute([&, who, now](storage::WriteTxn& txn) -> Result<json> {
+             return store_.act_on_case(txn, tracking, *action, who.id, *fields, now,
+                                       [&](const json& state) -> Result<void> {
+                                         const std::string unit = state.value("unit", "");
+                                         CaseScope scope{unit, state.value("confidential", false)};
+                                         if (!policy.may_act(who, *action, scope)) {
+                                           return std::unexpected(forbidden());
+                                         }
+                                         return unknown_unit();
+                                       });
+           });
+           if (!done) {
+             if (done.error().status == 403)
+               audit_denial(who, std::string(action_name(*action)), tracking);
+             return send_error(res, done.error());
+           }
+           send_json(res, 200, *done);
+         });
 
   // The beneficiary answers the question asked, accepts the answer, or
   // objects to it.

@@ -614,6 +614,8 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
           it.key()));
     }
   }
+  if (auto checked = check_action_fields(action, fields); !checked)
+    return std::unexpected(checked.error());
   json payload = fields;
   payload["tracking_number"] = tracking_number;
   payload["by"] = by;
@@ -706,9 +708,6 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
       return std::unexpected(Error::conflict(
           "handed_to_hub", "case " + std::string(tracking_number) +
                                " is already handed to the hub; it climbs no further here"));
-    }
-    if (!fields.contains("reason") || !fields["reason"].is_string()) {
-      return std::unexpected(Error::bad_request("missing_field", "reason is required", "reason"));
     }
     auto next = next_level(state, now_ms, kind);
     if (!next) return std::unexpected(next.error());

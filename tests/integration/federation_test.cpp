@@ -48,12 +48,13 @@ std::string hub_curve_key(const std::filesystem::path& hub, const char* form = "
 Receipt file_case(int port, const std::string& node, int n) {
   static const char* kTypes[] = {"inquiry", "complaint", "suggestion",
                                  "demand",  "remark",    "praise"};
-  static const char* kChannels[] = {"portal", "app", "call_centre", "walk_in", "email"};
+  // (call_centre takes an agent's session: not an anonymous filing.)
+  static const char* kChannels[] = {"portal", "app", "walk_in", "email"};
   std::string subject = "طلب رقم " + std::to_string(n) + " من " + node;
   json body{{"type", kTypes[n % 6]},
             {"subject", subject},
             {"description", "وصف الطلب بالتفصيل، رقم " + std::to_string(n)},
-            {"channel", kChannels[n % 5]},
+            {"channel", kChannels[n % 4]},
             {"beneficiary",
              {{"name", "مستفيد " + std::to_string(n)},
               {"phone", "+9665012345" + std::to_string(10 + n % 90)}}}};

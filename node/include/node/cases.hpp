@@ -103,6 +103,10 @@ inline constexpr const char* kCaseSlaWarned = "case.sla_warned";
 // True when `field` is one a staff or beneficiary action may carry (the
 // texts it needs, and an assignee for assign); anything else is refused.
 bool is_action_field(CaseAction action, std::string_view field);
+// Checks that `fields` carry each text the action needs, as text of the
+// allowed length: 400 missing_field, wrong_type or invalid_length naming
+// the field — the same limits the fold enforces, said to the caller.
+Result<void> check_action_fields(CaseAction action, const nlohmann::json& fields);
 // upheld, partly_upheld, rejected: what a review of an objection decides.
 bool is_objection_outcome(std::string_view outcome);
 

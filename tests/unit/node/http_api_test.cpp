@@ -393,3 +393,17 @@ TEST_CASE("a hub refuses POST /api/v1/cases with 405", "[http][hub]") {
   REQUIRE(stats.has_value());
   CHECK(stats->streams.empty());
 }
+
+TEST_CASE("the call-centre channel takes a call-centre agent's session", "[http]") {
+  Server server;
+  httplib::Client c("127.0.0.1", server.port);
+  json body = sample_request_json();
+  body["channel"] = "call_centre";
+  auto r = post_json(c, body.dump());
+  require_error(r, 403, "call_centre_agents_only", "channel");
+  CHECK(server.snapshot() == Snapshot{0, 0});  // nothing written
+  body["channel"] = "walk_in";
+  r = post_json(c, body.dump());
+  REQUIRE(r);
+  CHECK(r->status == 201);
+}

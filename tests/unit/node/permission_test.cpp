@@ -491,6 +491,10 @@ TEST_CASE(
   CHECK(site.request("POST", "/api/v1/cases/" + tn + "/actions/assign", json{{"unit", "KSU.SA"}},
                      site.as("coord"))
             .status == 400);  // no such unit in this tree
+  // A member without the role is refused before the unit is looked at.
+  CHECK(site.request("POST", "/api/v1/cases/" + tn + "/actions/assign", json{{"unit", "KSU.SA"}},
+                     site.as("sa"))
+            .status == 403);
   REQUIRE(site.request("POST", "/api/v1/cases/" + tn + "/actions/assign", json{{"unit", "HOUSING"}},
                        site.as("coord"))
               .status == 200);
@@ -702,4 +706,36 @@ TEST_CASE(
   CHECK(raw.find("+966501112222") == std::string::npos);
   CHECK(raw.find("reem@example.sa") == std::string::npos);
   site.writer->start();
+}
+
+TEST_CASE("action texts that are missing, of the wrong type or too long are refused by name",
+          "[access][http]") {
+  Site site;
+  site.add_staff("emp", "KSU.SA", {"employee"});
+  json c = site.case_after({CaseAction::kAssign, CaseAction::kStart});
+  const std::string path = "/api/v1/cases/" + c["tracking_number"].get<std::string>();
+  const auto head = site.head();
+  struct Bad {
+    std::string action;
+    json body;
+    std::string code;
+    std::string field;
+  };
+  const std::vector<Bad> cases = {
+      {"answer", json::object(), "missing_field", "answer"},
+      {"answer", json{{"answer", 42}}, "wrong_type", "answer"},
+      {"answer", json{{"answer", ""}}, "invalid_length", "answer"},
+      {"answer", json{{"answer", std::string(5001, 'a')}}, "invalid_length", "answer"},
+      {"request_info", json{{"question", std::string(5001, 'a')}}, "invalid_length", "question"},
+      {"add_note", json{{"text", std::string(5001, 'b')}}, "invalid_length", "text"},
+      {"escalate", json::object(), "missing_field", "reason"},
+  };
+  for (const auto& bad : cases) {
+    INFO(bad.action << " " << bad.body.dump(-1, ' ', false, json::error_handler_t::replace));
+    auto r = site.request("POST", path + "/actions/" + bad.action, bad.body, site.as("emp"));
+    CHECK(r.status == 400);
+    CHECK(r.body["error"]["code"] == bad.code);
+    CHECK(r.body["error"]["field"] == bad.field);
+  }
+  CHECK(site.head() == head);  // nothing written
 }
