@@ -10,9 +10,10 @@ bool role_allows(StaffRole role, CaseAction action) {
       if (action == A::kAssign || action == A::kDecideObjection) return true;
       [[fallthrough]];
     case StaffRole::kEmployee:
-      return action == A::kStart || action == A::kRequestInfo || action == A::kAnswer ||
-             action == A::kReject || action == A::kTransfer || action == A::kAddNote ||
-             action == A::kReply || action == A::kEscalate;
+      return action == A::kStart || action == A::kRequestInfo || action == A::kAwaitThirdParty ||
+             action == A::kThirdPartyReplied || action == A::kAnswer || action == A::kReject ||
+             action == A::kTransfer || action == A::kAddNote || action == A::kReply ||
+             action == A::kEscalate;
     case StaffRole::kCoordinator:
       return action == A::kAssign || action == A::kTransfer || action == A::kReject ||
              action == A::kAddNote || action == A::kReply || action == A::kDecideObjection ||

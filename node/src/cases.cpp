@@ -54,6 +54,11 @@ json event_label(std::string_view event) {
   if (event == "request_info")
     return label("نحتاج إلى معلومات إضافية منك", "We need more information from you");
   if (event == "provide_info") return label("تم استلام ردك", "Your reply was received");
+  if (event == "await_third_party") {
+    return label("طلبك بانتظار رد جهة أخرى", "Your case is waiting for another body's reply");
+  }
+  if (event == "third_party_replied")
+    return label("وصل رد الجهة الأخرى واستؤنفت المعالجة", "The other body replied; work resumed");
   if (event == "answer") return label("تم الرد على طلبك", "Your case was answered");
   if (event == "reject") {
     return label("نعتذر عن الطلب لأنه خارج نطاق الاختصاص",
@@ -271,6 +276,8 @@ json status_label(std::string_view status) {
   if (status == "assigned") return label("تمت الإحالة إلى الجهة المختصة", "Assigned");
   if (status == "in_progress") return label("قيد المعالجة", "In progress");
   if (status == "waiting_for_beneficiary") return label("بانتظار ردك", "Waiting for your reply");
+  if (status == "waiting_for_third_party")
+    return label("بانتظار رد جهة أخرى", "Waiting for another body");
   if (status == "answered") return label("تم الرد", "Answered");
   if (status == "objection_review") {
     return label("اعتراضك قيد المراجعة لدى مستوى أعلى",
@@ -567,6 +574,10 @@ std::vector<TextField> required_fields(CaseAction action) {
       return {{"outcome", 32}, {"answer", 5000}};
     case CaseAction::kEscalate:
       return {{"reason", 5000}};
+    case CaseAction::kAwaitThirdParty:
+      return {{"party", 200}, {"reason", 2000}};
+    case CaseAction::kThirdPartyReplied:
+      return {};
   }
   return {};
 }
@@ -725,6 +736,31 @@ Result<json> fold_workflow_event(const json& state, const crypto::Event& event, 
         }
       }
       break;
+    case CaseAction::kAwaitThirdParty:
+      // Whom the case waits for and why, shown to the beneficiary; the
+      // clock stops only when the event carries the time left (node/SLA.md).
+      s["third_party"] = json{
+          {"party", payload["party"]}, {"reason", payload["reason"]}, {"since_ms", event.time_ms}};
+      if (payload.contains("sla_remaining_ms")) {
+        if (!payload["sla_remaining_ms"].is_number_integer() ||
+            payload["sla_remaining_ms"].get<std::int64_t>() < 0) {
+          return malformed("has an invalid sla_remaining_ms");
+        }
+        s["sla_paused"] = json{{"since_ms", event.time_ms},
+                               {"remaining_ms", payload["sla_remaining_ms"]},
+                               {"reason", "waiting_for_third_party"}};
+        if (payload.contains("warn_remaining_ms")) {
+          if (!payload["warn_remaining_ms"].is_number_integer() ||
+              payload["warn_remaining_ms"].get<std::int64_t>() < 0) {
+            return malformed("has an invalid warn_remaining_ms");
+          }
+          s["sla_paused"]["warn_remaining_ms"] = payload["warn_remaining_ms"];
+        }
+      }
+      break;
+    case CaseAction::kThirdPartyReplied:
+      s.erase("third_party");
+      [[fallthrough]];
     case CaseAction::kProvideInfo:
       s.erase("question");
       // ...and runs again with the new due time the node computed.
@@ -1057,7 +1093,7 @@ json public_case_view(const json& state) {
                {"status", h["status"]},
                {"status_label", status_label(h["status"].get<std::string>())}};
     for (const char* field : {"question", "reply", "answer", "reason", "text", "attachment",
-                              "outcome", "objection", "level", "level_name", "final"}) {
+                              "outcome", "objection", "level", "level_name", "final", "party"}) {
       if (h.contains(field)) entry[field] = h[field];
     }
     // The deadline a step set (an escalation, an objection, a resumed clock),

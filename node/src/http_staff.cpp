@@ -443,7 +443,8 @@ void HttpApi::staff_routes() {
                *action == CaseAction::kObject) {
              return send_error(
                  res, Error::bad_request("unknown_action",
-                                         "staff actions are assign, start, request_info, answer, "
+                                         "staff actions are assign, start, request_info, "
+                                         "await_third_party, third_party_replied, answer, "
                                          "reject, transfer, add_note, reply, decide_objection, "
                                          "escalate",
                                          "action"));

@@ -494,6 +494,7 @@ Result<json> NodeStore::file_case(storage::WriteTxn& txn, const FilingRequest& r
       {"level_working_days", sla.level_working_days},
       {"objection_working_days", sla.objection_working_days},
       {"warn_percent", sla.warn_percent},
+      {"pause_for_third_party", sla.pause_for_third_party},
       {"first_response_due_ms", cal->add_working_days(now_ms, sla.first_response_working_days)}};
   auto appended = append_local(txn, kCaseFiled, payload, now_ms);
   if (!appended) return std::unexpected(appended.error());
@@ -624,14 +625,19 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
   // working time left; their reply resumes it with a new due time. Both are
   // computed here, with this node's calendar, and carried by the event.
   const auto cal = calendar();
-  if (action == CaseAction::kRequestInfo) {
+  const bool pauses =
+      action == CaseAction::kRequestInfo ||
+      (action == CaseAction::kAwaitThirdParty && state.contains("sla") &&
+       state["sla"].is_object() && state["sla"].value("pause_for_third_party", false));
+  if (pauses) {
     payload["sla_remaining_ms"] = std::max<std::int64_t>(
         0, cal->working_ms_between(now_ms, state["due_at_ms"].get<std::int64_t>()));
     if (state.contains("warn_at_ms") && !state.contains("sla_warned")) {
       payload["warn_remaining_ms"] = std::max<std::int64_t>(
           0, cal->working_ms_between(now_ms, state["warn_at_ms"].get<std::int64_t>()));
     }
-  } else if (action == CaseAction::kProvideInfo && state.contains("sla_paused")) {
+  } else if ((action == CaseAction::kProvideInfo || action == CaseAction::kThirdPartyReplied) &&
+             state.contains("sla_paused")) {
     const json& paused = state["sla_paused"];
     payload["due_at_ms"] = cal->add_working_ms(now_ms, paused["remaining_ms"].get<std::int64_t>());
     if (paused.contains("warn_remaining_ms")) {

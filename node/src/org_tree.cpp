@@ -182,10 +182,17 @@ Result<SlaPolicy> sla_policy_at(const json& value, const std::string& path) {
   if (auto ok =
           only_keys(value, path,
                     {"answer_working_days", "first_response_working_days", "level_working_days",
-                     "objection_working_days", "warn_percent", "types"});
+                     "objection_working_days", "warn_percent", "pause_for_third_party", "types"});
       !ok)
     return std::unexpected(ok.error());
   SlaPolicy policy;
+  if (auto pause = value.find("pause_for_third_party"); pause != value.end()) {
+    if (!pause->is_boolean()) {
+      return std::unexpected(
+          invalid(member_path(path, "pause_for_third_party"), "must be true or false"));
+    }
+    policy.pause_for_third_party = pause->get<bool>();
+  }
   auto node = sla_terms_at(value, path);
   if (!node) return std::unexpected(node.error());
   policy.node = *node;
@@ -581,6 +588,7 @@ json OrgTree::to_json() const {
       {"version", kOrgTreeVersion}, {"units", std::move(units)}, {"services", std::move(services)}};
   if (!sla_.empty()) {
     json sla = sla_terms_json(sla_.node);
+    if (sla_.pause_for_third_party) sla["pause_for_third_party"] = true;
     if (!sla_.types.empty()) {
       json types = json::object();
       for (const auto& [type, terms] : sla_.types) types[type] = sla_terms_json(terms);
@@ -627,6 +635,7 @@ CaseSla resolve_sla(const SlaPolicy* policy, std::string_view type, std::string_
   sla.level_working_days = term(&SlaTerms::level_working_days, kLevelWorkingDays);
   sla.objection_working_days = term(&SlaTerms::objection_working_days, kObjectionWorkingDays);
   sla.warn_percent = term(&SlaTerms::warn_percent, kSlaWarnPercent);
+  sla.pause_for_third_party = policy != nullptr && policy->pause_for_third_party;
   return sla;
 }
 

@@ -32,7 +32,7 @@ struct Message {
   std::string_view en;
 };
 
-constexpr std::array<Message, 15> kMessages = {{
+constexpr std::array<Message, 16> kMessages = {{
     {"case.filed", "received", nullptr,
      "تم استلام طلبك رقم {tn} وسيتم الرد عليه خلال خمسة أيام عمل. يرجى الاحتفاظ برقم الطلب "
      "ورمز الدخول لمتابعته.",
@@ -41,6 +41,9 @@ constexpr std::array<Message, 15> kMessages = {{
     {"case.info_requested", "waiting_for_you", "question",
      "طلبك رقم {tn} بانتظار ردك، ونرجو تزويدنا بما يلي: {text}",
      "Your case {tn} is waiting for your reply. Please tell us: {text}"},
+    {"case.third_party_awaited", "waiting_for_third_party", "reason",
+     "طلبك رقم {tn} بانتظار رد جهة أخرى، وذلك للسبب الآتي: {text}",
+     "Your case {tn} is waiting for another body's reply, for this reason: {text}"},
     {"case.answered", "answered", "answer", "تم الرد على طلبك رقم {tn}، ونص الرد: {text}",
      "Your case {tn} has been answered: {text}"},
     {"case.rejected", "rejected", "reason",

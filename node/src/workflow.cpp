@@ -12,6 +12,8 @@ std::string_view status_name(CaseStatus status) {
       return "in_progress";
     case CaseStatus::kWaitingForBeneficiary:
       return "waiting_for_beneficiary";
+    case CaseStatus::kWaitingForThirdParty:
+      return "waiting_for_third_party";
     case CaseStatus::kAnswered:
       return "answered";
     case CaseStatus::kObjectionReview:
@@ -50,6 +52,10 @@ std::string_view action_name(CaseAction action) {
       return "decide_objection";
     case CaseAction::kEscalate:
       return "escalate";
+    case CaseAction::kAwaitThirdParty:
+      return "await_third_party";
+    case CaseAction::kThirdPartyReplied:
+      return "third_party_replied";
   }
   return "?";
 }
@@ -82,6 +88,10 @@ std::string_view event_kind(CaseAction action) {
       return "case.objection_decided";
     case CaseAction::kEscalate:
       return "case.escalated";
+    case CaseAction::kAwaitThirdParty:
+      return "case.third_party_awaited";
+    case CaseAction::kThirdPartyReplied:
+      return "case.third_party_replied";
   }
   return "?";
 }
@@ -154,6 +164,13 @@ std::optional<CaseStatus> next_status(CaseStatus status, CaseAction action) {
       }
       // A late review of an objection climbs too, and stays a review.
       if (status == S::kObjectionReview) return S::kObjectionReview;
+      if (status == S::kWaitingForThirdParty) return S::kWaitingForThirdParty;
+      return std::nullopt;
+    case A::kAwaitThirdParty:
+      if (status == S::kInProgress) return S::kWaitingForThirdParty;
+      return std::nullopt;
+    case A::kThirdPartyReplied:
+      if (status == S::kWaitingForThirdParty) return S::kInProgress;
       return std::nullopt;
   }
   return std::nullopt;

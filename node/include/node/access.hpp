@@ -6,7 +6,8 @@
 // unassigned case belongs to the node's root unit.
 //
 //   role               reads cases   acts on cases
-//   employee           yes           start, request_info, answer, reject, transfer,
+//   employee           yes           start, request_info, await_third_party,
+//                                    third_party_replied, answer, reject, transfer,
 //                                    add_note, reply, escalate; attaches files
 //   unit_head          yes           the employee's, assign, decide_objection
 //   coordinator        yes           assign, transfer, reject, add_note, reply,

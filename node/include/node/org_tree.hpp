@@ -90,8 +90,11 @@ struct SlaTerms {
 struct SlaPolicy {
   SlaTerms node;
   std::map<std::string, SlaTerms, std::less<>> types;  // case type → its terms
+  // Node-wide: does the clock stop while a case waits for a third party?
+  // (It always stops while it waits for the beneficiary.)
+  bool pause_for_third_party = false;
 
-  bool empty() const { return node == SlaTerms{} && types.empty(); }
+  bool empty() const { return node == SlaTerms{} && types.empty() && !pause_for_third_party; }
   bool operator==(const SlaPolicy&) const = default;
 };
 
@@ -105,6 +108,7 @@ struct CaseSla {
   int level_working_days = 0;
   int objection_working_days = 0;
   int warn_percent = 0;
+  bool pause_for_third_party = false;
 
   bool operator==(const CaseSla&) const = default;
 };

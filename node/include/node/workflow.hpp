@@ -18,12 +18,21 @@
 //
 //   transfer from in_progress returns the case to `assigned` in the new unit.
 //
+//   in_progress ──await_third_party (party, reason)──▶ waiting_for_third_party
+//   waiting_for_third_party ──third_party_replied──▶ in_progress
+//
+//   a case waiting for another body (another ministry, a bank): the reason
+//   is shown to the beneficiary; the SLA clock pauses only when the case's
+//   SLA says so (`sla.pause_for_third_party`, the node's policy; node/SLA.md).
+//   A running clock still escalates it: it climbs and keeps waiting.
+//
 //   escalate (node/SLA.md), by the sweeper on an SLA breach or by staff:
 //
 //     submitted │ assigned │ in_progress ──escalate──▶ assigned   (level + 1, in the
 //                                                                  unit of that level's head)
 //
 //     objection_review ──escalate──▶ objection_review   (level + 1: a late review climbs too)
+//     waiting_for_third_party ──escalate──▶ waiting_for_third_party   (a running clock)
 //
 //   an escalated case is `assigned` at its new level: the head who now owns
 //   it starts it (or assigns it on), and its new deadline runs meanwhile.
@@ -57,6 +66,7 @@ enum class CaseStatus {
   kAssigned,
   kInProgress,
   kWaitingForBeneficiary,
+  kWaitingForThirdParty,
   kAnswered,
   kObjectionReview,
   kClosed
@@ -76,19 +86,24 @@ enum class CaseAction {
   kObject,
   kDecideObjection,
   kEscalate,
+  kAwaitThirdParty,
+  kThirdPartyReplied,
 };
 
-inline constexpr CaseStatus kAllStatuses[] = {
-    CaseStatus::kSubmitted,  CaseStatus::kAssigned,
-    CaseStatus::kInProgress, CaseStatus::kWaitingForBeneficiary,
-    CaseStatus::kAnswered,   CaseStatus::kObjectionReview,
-    CaseStatus::kClosed};
+inline constexpr CaseStatus kAllStatuses[] = {CaseStatus::kSubmitted,
+                                              CaseStatus::kAssigned,
+                                              CaseStatus::kInProgress,
+                                              CaseStatus::kWaitingForBeneficiary,
+                                              CaseStatus::kWaitingForThirdParty,
+                                              CaseStatus::kAnswered,
+                                              CaseStatus::kObjectionReview,
+                                              CaseStatus::kClosed};
 inline constexpr CaseAction kAllActions[] = {
-    CaseAction::kAssign,      CaseAction::kStart,  CaseAction::kRequestInfo,
-    CaseAction::kProvideInfo, CaseAction::kAnswer, CaseAction::kReject,
-    CaseAction::kTransfer,    CaseAction::kClose,  CaseAction::kAddNote,
-    CaseAction::kReply,       CaseAction::kObject, CaseAction::kDecideObjection,
-    CaseAction::kEscalate};
+    CaseAction::kAssign,      CaseAction::kStart,           CaseAction::kRequestInfo,
+    CaseAction::kProvideInfo, CaseAction::kAnswer,          CaseAction::kReject,
+    CaseAction::kTransfer,    CaseAction::kClose,           CaseAction::kAddNote,
+    CaseAction::kReply,       CaseAction::kObject,          CaseAction::kDecideObjection,
+    CaseAction::kEscalate,    CaseAction::kAwaitThirdParty, CaseAction::kThirdPartyReplied};
 
 std::string_view status_name(CaseStatus status);  // "in_progress"
 std::string_view action_name(CaseAction action);  // "request_info"

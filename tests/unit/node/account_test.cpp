@@ -505,6 +505,7 @@ TEST_CASE(
                 {"level_working_days", level},
                 {"objection_working_days", objection},
                 {"warn_percent", warn},
+                {"pause_for_third_party", false},
                 {"first_response_due_ms", cal->add_working_days(now, first)}};
   };
   auto check_case = [&](const json& receipt, const json& sla) {

@@ -59,6 +59,10 @@ inline nlohmann::json fields_for(CaseAction action) {
       return {{"outcome", "partly_upheld"}, {"answer", "قبل الاعتراض جزئيًا"}};
     case CaseAction::kEscalate:
       return {{"reason", "تأخر الرد"}};
+    case CaseAction::kAwaitThirdParty:
+      return {{"party", "البنك"}, {"reason", "بانتظار تأكيد البنك"}};
+    case CaseAction::kThirdPartyReplied:
+      return nlohmann::json::object();
   }
   return nlohmann::json::object();
 }

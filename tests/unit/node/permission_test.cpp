@@ -128,6 +128,8 @@ TEST_CASE("permission matrix: every actor against every action on a case and on 
       {"assign", {"head", "coord"}},
       {"start", {"emp", "head"}},
       {"request_info", {"emp", "head"}},
+      {"await_third_party", {"emp", "head"}},
+      {"third_party_replied", {"emp", "head"}},
       {"answer", {"emp", "head"}},
       {"reject", {"emp", "head", "coord"}},
       {"transfer", {"emp", "head", "coord"}},
@@ -165,6 +167,9 @@ TEST_CASE("permission matrix: every actor against every action on a case and on 
       {"assign", std::vector{CaseAction::kAssign}},
       {"start", std::vector{CaseAction::kAssign}},
       {"request_info", std::vector{CaseAction::kAssign, CaseAction::kStart}},
+      {"await_third_party", std::vector{CaseAction::kAssign, CaseAction::kStart}},
+      {"third_party_replied",
+       std::vector{CaseAction::kAssign, CaseAction::kStart, CaseAction::kAwaitThirdParty}},
       {"answer", std::vector{CaseAction::kAssign, CaseAction::kStart}},
       {"reject", std::vector{CaseAction::kAssign}},
       {"transfer", std::vector{CaseAction::kAssign}},
@@ -191,8 +196,9 @@ TEST_CASE("permission matrix: every actor against every action on a case and on 
       {"file_case", std::nullopt},
   };
   const std::set<std::string> staff_actions = {
-      "assign",   "start",    "request_info", "answer",           "reject",
-      "transfer", "add_note", "reply",        "decide_objection", "escalate"};
+      "assign",           "start",   "request_info", "await_third_party", "third_party_replied",
+      "answer",           "reject",  "transfer",     "add_note",          "reply",
+      "decide_objection", "escalate"};
   auto reply_of = [](const httplib::Result& r) {
     REQUIRE(r);
     return Site::Reply{r->status, json::parse(r->body, nullptr, false), r->headers, r->body};
@@ -341,7 +347,7 @@ TEST_CASE("permission matrix: every actor against every action on a case and on 
                     line["target"].get<std::string>());
   }
   CHECK(audited == denials);
-  CHECK(denials.size() == 83);  // the 403 cells of the matrix: none went missing
+  CHECK(denials.size() == 93);  // the 403 cells of the matrix: none went missing
 }
 
 TEST_CASE("the beneficiary answers a question and accepts the answer with the access code only",

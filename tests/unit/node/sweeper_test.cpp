@@ -987,3 +987,72 @@ TEST_CASE("the first public act of staff is the first response, measured against
   CHECK(view["first_response_at"] == node::iso8601_utc(promised + 5));
   CHECK(view["first_response_on_time"] == false);
 }
+
+TEST_CASE(
+    "a case waiting for a third party shows why, and its clock runs unless the policy pauses it",
+    "[sweeper][store][third_party]") {
+  SECTION("by default the clock runs: a late wait still climbs, and keeps waiting") {
+    Site site;
+    const std::string tn = site.file_routed();
+    CHECK(site.state(tn)["sla"]["pause_for_third_party"] == false);
+    site.act_ok(tn, CaseAction::kStart, {{"assignee", "emp"}});
+    site.act_ok(tn, CaseAction::kAwaitThirdParty,
+                {{"party", "البنك الأهلي"}, {"reason", "بانتظار تأكيد التحويل"}});
+    json s = site.state(tn);
+    CHECK(s["status"] == "waiting_for_third_party");
+    CHECK_FALSE(s.contains("sla_paused"));
+    const std::int64_t due = s["due_at_ms"];
+    site.clock.set(due);
+    CHECK(site.sweep().escalated == 1);
+    s = site.state(tn);
+    CHECK(s["status"] == "waiting_for_third_party");
+    CHECK(s["level"] == 1);
+    // The beneficiary sees whom and why, and was told.
+    const json view = node::public_case_view(s);
+    CHECK(view["status_label"]["en"] == "Waiting for another body");
+    const json& waited = view["history"][3];
+    CHECK(waited["event"] == "await_third_party");
+    CHECK(waited["party"] == "البنك الأهلي");
+    CHECK(waited["reason"] == "بانتظار تأكيد التحويل");
+    bool told = false;
+    const auto messages = site.store->outbox().list(false, 1000).value();
+    for (const auto& m : messages) told = told || m["kind"] == "waiting_for_third_party";
+    CHECK(told);
+    // Not an answer: the state machine refuses it until the reply comes.
+    CHECK_FALSE(site.act(tn, CaseAction::kAnswer, {{"answer", "تم"}}));
+    site.act_ok(tn, CaseAction::kThirdPartyReplied, json::object());
+    CHECK(site.state(tn)["status"] == "in_progress");
+    CHECK_FALSE(site.state(tn).contains("third_party"));
+  }
+  SECTION("with pause_for_third_party the wait stops the clock, and the reply restarts it") {
+    Site site;
+    json doc = tree_document();
+    doc["sla"] = json{{"pause_for_third_party", true}};
+    auto tree = node::OrgTree::parse(doc);
+    REQUIRE(tree);
+    REQUIRE(in_write<bool>(*site.store, [&](storage::WriteTxn& txn) -> node::Result<bool> {
+      if (auto r = site.store->set_org_tree(txn, *tree, site.clock.now_ms()); !r)
+        return std::unexpected(r.error());
+      return true;
+    }));
+    const std::string tn = site.file_routed();
+    CHECK(site.state(tn)["sla"]["pause_for_third_party"] == true);
+    site.act_ok(tn, CaseAction::kStart, {{"assignee", "emp"}});
+    const std::int64_t due0 = site.state(tn)["due_at_ms"];
+    const std::int64_t paused_at = site.after_working_days(kStart, 2);
+    site.clock.set(paused_at);
+    site.act_ok(tn, CaseAction::kAwaitThirdParty,
+                {{"party", "وزارة الموارد البشرية"}, {"reason", "التحقق من الضمان"}});
+    json s = site.state(tn);
+    CHECK(s["sla_paused"]["reason"] == "waiting_for_third_party");
+    CHECK(site.due_entries().empty());
+    site.clock.set(due0 + 20LL * 24 * 3600 * 1000);
+    CHECK(site.sweep().escalated == 0);
+    site.act_ok(tn, CaseAction::kThirdPartyReplied, json::object());
+    const auto cal = site.store->calendar();
+    CHECK(site.state(tn)["due_at_ms"] ==
+          cal->add_working_ms(site.clock.now_ms(), cal->working_ms_between(paused_at, due0)));
+    CHECK_FALSE(site.state(tn).contains("sla_paused"));
+    CHECK(site.due_entries().size() == 1);
+  }
+}

@@ -45,6 +45,11 @@ const std::map<std::pair<CaseStatus, CaseAction>, CaseStatus>& expected_transiti
       {{S::kWaitingForBeneficiary, A::kProvideInfo}, S::kInProgress},
       {{S::kWaitingForBeneficiary, A::kAddNote}, S::kWaitingForBeneficiary},
       {{S::kWaitingForBeneficiary, A::kReply}, S::kWaitingForBeneficiary},
+      {{S::kInProgress, A::kAwaitThirdParty}, S::kWaitingForThirdParty},
+      {{S::kWaitingForThirdParty, A::kThirdPartyReplied}, S::kInProgress},
+      {{S::kWaitingForThirdParty, A::kAddNote}, S::kWaitingForThirdParty},
+      {{S::kWaitingForThirdParty, A::kReply}, S::kWaitingForThirdParty},
+      {{S::kWaitingForThirdParty, A::kEscalate}, S::kWaitingForThirdParty},
       {{S::kSubmitted, A::kEscalate}, S::kAssigned},
       {{S::kAssigned, A::kEscalate}, S::kAssigned},
       {{S::kInProgress, A::kEscalate}, S::kAssigned},
@@ -89,6 +94,10 @@ json fields_for(CaseAction action) {
       return {{"outcome", "upheld"}, {"answer", "قبل الاعتراض وصرفت المكافأة."}};
     case CaseAction::kEscalate:
       return {{"reason", "تأخر الرد"}};
+    case CaseAction::kAwaitThirdParty:
+      return {{"party", "البنك"}, {"reason", "بانتظار تأكيد التحويل من البنك"}};
+    case CaseAction::kThirdPartyReplied:
+      return json::object();
   }
   return json::object();
 }
@@ -105,6 +114,8 @@ std::vector<CaseAction> path_to(CaseStatus status) {
       return {A::kAssign, A::kStart};
     case CaseStatus::kWaitingForBeneficiary:
       return {A::kAssign, A::kStart, A::kRequestInfo};
+    case CaseStatus::kWaitingForThirdParty:
+      return {A::kAssign, A::kStart, A::kAwaitThirdParty};
     case CaseStatus::kAnswered:
       return {A::kAssign, A::kStart, A::kAnswer};
     case CaseStatus::kObjectionReview:
