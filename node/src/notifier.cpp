@@ -210,7 +210,8 @@ Notifier::Notifier(NodeStore& store, Writer& writer, const Clock& clock, Notifie
       writer_(writer),
       clock_(clock),
       options_(std::move(options)),
-      log_(std::move(log)) {
+      log_(std::move(log)),
+      loop_([this] { return loop_round(); }) {
   if (!log_) log_ = [](std::string_view, std::string_view) {};
 }
 
@@ -219,47 +220,25 @@ Notifier::~Notifier() {
 }
 
 void Notifier::start() {
-  std::lock_guard lock(mutex_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] { run(); });
+  loop_.start();
 }
 
 void Notifier::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  loop_.stop();
 }
 
 void Notifier::wake() {
-  {
-    std::lock_guard lock(mutex_);
-    woken_ = true;
-  }
-  wake_.notify_all();
+  loop_.wake();
 }
 
-bool Notifier::stopping() const {
-  std::lock_guard lock(mutex_);
-  return stopping_;
-}
-
-void Notifier::run() {
-  for (;;) {
-    if (stopping()) return;
-    const NotifyRound round = run_once(clock_.now_ms());
-    auto wait = options_.idle_wait;
-    if (round.next_due_ms) {
-      const auto until = std::max<std::int64_t>(0, *round.next_due_ms - clock_.now_ms());
-      wait = std::min(wait, std::chrono::milliseconds(until));
-    }
-    std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, wait, [&] { return stopping_ || woken_; });
-    woken_ = false;
+std::chrono::milliseconds Notifier::loop_round() {
+  const NotifyRound round = run_once(clock_.now_ms());
+  auto wait = options_.idle_wait;
+  if (round.next_due_ms) {
+    const auto until = std::max<std::int64_t>(0, *round.next_due_ms - clock_.now_ms());
+    wait = std::min(wait, std::chrono::milliseconds(until));
   }
+  return wait;
 }
 
 Result<json> Notifier::delivery_message(const json& entry, int attempt) {
@@ -311,7 +290,7 @@ NotifyRound Notifier::run_once(std::int64_t now_ms) {
   }
   round.next_due_ms = due->next_due_ms;
   for (const json& entry : due->messages) {
-    if (stopping()) break;
+    if (loop_.stopping()) break;
     const std::uint64_t id = entry.value("id", std::uint64_t{0});
     const int attempt = entry.value("attempts", 0) + 1;
     const std::string label = "notification " + std::to_string(id) + " (" +
@@ -335,8 +314,8 @@ NotifyRound Notifier::run_once(std::int64_t now_ms) {
         delivered = true;
       } else {
         auto outcome = run_command(options_.command, message->dump() + "\n", options_.timeout,
-                                   options_.output_max, [this] { return stopping(); });
-        if (!outcome.ok && !outcome.timed_out && stopping()) break;  // left pending
+                                   options_.output_max, [this] { return loop_.stopping(); });
+        if (!outcome.ok && !outcome.timed_out && loop_.stopping()) break;  // left pending
         output = one_line(redact(outcome.output, to));
         delivered = outcome.ok;
         if (!delivered)

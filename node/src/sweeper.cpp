@@ -14,7 +14,8 @@ Sweeper::Sweeper(NodeStore& store, Writer& writer, const Clock& clock, SweeperOp
       writer_(writer),
       clock_(clock),
       options_(std::move(options)),
-      log_(std::move(log)) {
+      log_(std::move(log)),
+      loop_([this] { return loop_round(); }) {
   if (!log_) log_ = [](std::string_view, std::string_view) {};
 }
 
@@ -23,55 +24,33 @@ Sweeper::~Sweeper() {
 }
 
 void Sweeper::start() {
-  std::lock_guard lock(mutex_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] { run(); });
+  loop_.start();
 }
 
 void Sweeper::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  loop_.stop();
 }
 
 void Sweeper::wake() {
-  {
-    std::lock_guard lock(mutex_);
-    woken_ = true;
-  }
-  wake_.notify_all();
+  loop_.wake();
 }
 
-bool Sweeper::stopping() const {
-  std::lock_guard lock(mutex_);
-  return stopping_;
-}
-
-void Sweeper::run() {
-  for (;;) {
-    if (stopping()) return;
-    const SweepRound round = run_once(clock_.now_ms());
-    auto wait = options_.idle_wait;
-    if (round.next_due_ms) {
-      const auto until = std::max<std::int64_t>(0, *round.next_due_ms - clock_.now_ms());
-      wait = std::min(wait, std::chrono::milliseconds(until));
-    }
-    // A failing command (no org tree, a storage fault) is tried again after
-    // a pause rather than in a loop that floods the log.
-    if (round.failed > 0) wait = std::max(options_.idle_wait, std::chrono::milliseconds(60'000));
-    // A round that found only stale keys made no progress: the key it would
-    // find again is still due, so wait the idle time rather than spin on it.
-    if (round.stale > 0 && round.escalated == 0 && round.handed_to_hub == 0 && round.closed == 0 &&
-        round.failed == 0)
-      wait = std::max(wait, options_.idle_wait);
-    std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, wait, [&] { return stopping_ || woken_; });
-    woken_ = false;
+std::chrono::milliseconds Sweeper::loop_round() {
+  const SweepRound round = run_once(clock_.now_ms());
+  auto wait = options_.idle_wait;
+  if (round.next_due_ms) {
+    const auto until = std::max<std::int64_t>(0, *round.next_due_ms - clock_.now_ms());
+    wait = std::min(wait, std::chrono::milliseconds(until));
   }
+  // A failing command (no org tree, a storage fault) is tried again after
+  // a pause rather than in a loop that floods the log.
+  if (round.failed > 0) wait = std::max(options_.idle_wait, std::chrono::milliseconds(60'000));
+  // A round that found only stale keys made no progress: the key it would
+  // find again is still due, so wait the idle time rather than spin on it.
+  if (round.stale > 0 && round.escalated == 0 && round.handed_to_hub == 0 && round.closed == 0 &&
+      round.failed == 0)
+    wait = std::max(wait, options_.idle_wait);
+  return wait;
 }
 
 SweepRound Sweeper::run_once(std::int64_t now_ms) {
@@ -82,7 +61,7 @@ SweepRound Sweeper::run_once(std::int64_t now_ms) {
     return round;
   }
   for (const auto& entry : *due) {
-    if (stopping()) break;
+    if (loop_.stopping()) break;
     const bool window = entry.kind == kDueObjectionWindow;
     const bool warning = entry.kind == kDueWarning;
     if (!window && !warning && entry.kind != kDueAnswer) {

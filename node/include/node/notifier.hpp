@@ -20,22 +20,22 @@
 // a crash between a delivery and its record sends that message again, with
 // the same `id`, which a command may use to drop duplicates.
 //
-// Thread rules: start()/stop() from the owning thread; run_once() from one
-// thread at a time (the notifier's own, or a test's while it is not started).
+// Thread rules: start()/stop() from the owning thread; wake() from any
+// thread; run_once() from one thread at a time (the notifier's own, or a
+// test's while it is not started). The thread, its wait and its stop are a
+// BackgroundLoop's (background_loop.hpp); the wait policy is here.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "federation/interfaces.hpp"
+#include "node/background_loop.hpp"
 #include "node/clock.hpp"
 #include "node/node_store.hpp"
 #include "node/outbox.hpp"
@@ -106,19 +106,16 @@ class Notifier {
   Result<nlohmann::json> delivery_message(const nlohmann::json& entry, int attempt);
 
  private:
-  void run();
-  bool stopping() const;
+  // One round on the loop's thread; returns the wait before the next.
+  std::chrono::milliseconds loop_round();
 
   NodeStore& store_;
   Writer& writer_;
   const Clock& clock_;
   NotifierOptions options_;
   federation::Log log_;
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  bool woken_ = false;
-  std::thread thread_;
+  // Last, so that its thread stops before the members its rounds use go.
+  BackgroundLoop loop_;
 };
 
 }  // namespace tawasul::node

@@ -16,22 +16,22 @@
 // commit together: a breach is escalated exactly once, and a crash before the
 // commit leaves the key for the next round (after a restart).
 //
-// Thread rules: start()/stop() from the owning thread; run_once() from one
-// thread at a time (the sweeper's own, or a test's while it is not started).
+// Thread rules: start()/stop() from the owning thread; wake() from any
+// thread; run_once() from one thread at a time (the sweeper's own, or a
+// test's while it is not started). The thread, its wait and its stop are a
+// BackgroundLoop's (background_loop.hpp); the wait policy is here.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "federation/interfaces.hpp"
+#include "node/background_loop.hpp"
 #include "node/clock.hpp"
 #include "node/node_store.hpp"
 #include "node/writer.hpp"
@@ -82,19 +82,16 @@ class Sweeper {
   SweepRound run_once(std::int64_t now_ms);
 
  private:
-  void run();
-  bool stopping() const;
+  // One round on the loop's thread; returns the wait before the next.
+  std::chrono::milliseconds loop_round();
 
   NodeStore& store_;
   Writer& writer_;
   const Clock& clock_;
   SweeperOptions options_;
   federation::Log log_;
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  bool woken_ = false;
-  std::thread thread_;
+  // Last, so that its thread stops before the members its rounds use go.
+  BackgroundLoop loop_;
 };
 
 }  // namespace tawasul::node
