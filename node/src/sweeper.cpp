@@ -48,7 +48,7 @@ std::chrono::milliseconds Sweeper::loop_round() {
   // A round that found only stale keys made no progress: the key it would
   // find again is still due, so wait the idle time rather than spin on it.
   if (round.stale > 0 && round.escalated == 0 && round.handed_to_hub == 0 && round.closed == 0 &&
-      round.failed == 0)
+      round.warned == 0 && round.failed == 0)
     wait = std::max(wait, options_.idle_wait);
   return wait;
 }
