@@ -630,6 +630,27 @@ std::expected<void, std::string> copy_warn_at(const json& payload, json& s) {
   return {};
 }
 
+// Stops the SLA clock when the event carries the working time left
+// (`sla_remaining_ms`, and `warn_remaining_ms` for a warning not yet given):
+// records the pause with its reason, shown to the beneficiary. An event
+// without it (a wait the policy does not pause) leaves the clock running.
+std::expected<void, std::string> pause_clock(const json& payload, std::int64_t at_ms,
+                                             std::string_view reason, json& s) {
+  if (!payload.contains("sla_remaining_ms")) return {};
+  auto non_negative = [&](const char* key) {
+    return payload[key].is_number_integer() && payload[key].get<std::int64_t>() >= 0;
+  };
+  if (!non_negative("sla_remaining_ms")) return std::unexpected("has an invalid sla_remaining_ms");
+  s["sla_paused"] =
+      json{{"since_ms", at_ms}, {"remaining_ms", payload["sla_remaining_ms"]}, {"reason", reason}};
+  if (payload.contains("warn_remaining_ms")) {
+    if (!non_negative("warn_remaining_ms"))
+      return std::unexpected("has an invalid warn_remaining_ms");
+    s["sla_paused"]["warn_remaining_ms"] = payload["warn_remaining_ms"];
+  }
+  return {};
+}
+
 // Checks the rung of the ladder an escalation or an objection moves a case
 // to: `unit` (whose head now holds it), `assignee` (that head, or null) and
 // `level_name` {ar, en}. The error names what is wrong.
@@ -716,47 +737,17 @@ Result<json> fold_workflow_event(const json& state, const crypto::Event& event, 
       break;
     case CaseAction::kRequestInfo:
       s["question"] = payload["question"];
-      // The SLA clock stops while the beneficiary is asked (node/SLA.md):
-      // the working time left is carried by the event.
-      if (payload.contains("sla_remaining_ms")) {
-        if (!payload["sla_remaining_ms"].is_number_integer() ||
-            payload["sla_remaining_ms"].get<std::int64_t>() < 0) {
-          return malformed("has an invalid sla_remaining_ms");
-        }
-        s["sla_paused"] = json{{"since_ms", event.time_ms},
-                               {"remaining_ms", payload["sla_remaining_ms"]},
-                               {"reason", "waiting_for_beneficiary"}};
-        // The warning not yet given keeps its own share of the time left.
-        if (payload.contains("warn_remaining_ms")) {
-          if (!payload["warn_remaining_ms"].is_number_integer() ||
-              payload["warn_remaining_ms"].get<std::int64_t>() < 0) {
-            return malformed("has an invalid warn_remaining_ms");
-          }
-          s["sla_paused"]["warn_remaining_ms"] = payload["warn_remaining_ms"];
-        }
-      }
+      // The SLA clock stops while the beneficiary is asked (node/SLA.md).
+      if (auto r = pause_clock(payload, event.time_ms, "waiting_for_beneficiary", s); !r)
+        return malformed(r.error());
       break;
     case CaseAction::kAwaitThirdParty:
       // Whom the case waits for and why, shown to the beneficiary; the
       // clock stops only when the event carries the time left (node/SLA.md).
       s["third_party"] = json{
           {"party", payload["party"]}, {"reason", payload["reason"]}, {"since_ms", event.time_ms}};
-      if (payload.contains("sla_remaining_ms")) {
-        if (!payload["sla_remaining_ms"].is_number_integer() ||
-            payload["sla_remaining_ms"].get<std::int64_t>() < 0) {
-          return malformed("has an invalid sla_remaining_ms");
-        }
-        s["sla_paused"] = json{{"since_ms", event.time_ms},
-                               {"remaining_ms", payload["sla_remaining_ms"]},
-                               {"reason", "waiting_for_third_party"}};
-        if (payload.contains("warn_remaining_ms")) {
-          if (!payload["warn_remaining_ms"].is_number_integer() ||
-              payload["warn_remaining_ms"].get<std::int64_t>() < 0) {
-            return malformed("has an invalid warn_remaining_ms");
-          }
-          s["sla_paused"]["warn_remaining_ms"] = payload["warn_remaining_ms"];
-        }
-      }
+      if (auto r = pause_clock(payload, event.time_ms, "waiting_for_third_party", s); !r)
+        return malformed(r.error());
       break;
     case CaseAction::kThirdPartyReplied:
       s.erase("third_party");

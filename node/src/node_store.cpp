@@ -305,19 +305,15 @@ Result<json> NodeStore::escalate_breach(
     std::int64_t now_ms, const std::function<Result<void>(std::string_view)>& before_commit) {
   const json stale{{"outcome", "stale"}, {"tracking_number", tracking_number}};
   // Inside the write transaction: the key found by the read must still be
-  // there, and match the case as it is now.
-  const std::string key = due_key_bytes(due_ms, tracking_number);
-  if (!txn.find(due_, key)) return stale;
-  auto value = txn.find(cases_, tracking_number);
-  if (!value) return stale;
-  json state = json::parse(*value);
-  if (state["owner"] != identity_.code) return stale;
-  // The key is the deadline itself — or its warning, found only after the
-  // deadline too has passed (a sweeper that was down): then it escalates at once.
-  const auto current = due_key(state);
-  const bool late_warning =
-      current == DueKey{key, kDueWarning} && state["due_at_ms"].get<std::int64_t>() <= now_ms;
-  if (current != DueKey{key, kDueAnswer} && !late_warning) return stale;
+  // there, and match the case as it is now. It is the deadline itself — or
+  // its warning, found only after the deadline too has passed (a sweeper
+  // that was down): then it escalates at once.
+  auto found = case_due_at(txn, tracking_number, due_ms, kDueAnswer);
+  if (!found) {
+    found = case_due_at(txn, tracking_number, due_ms, kDueWarning);
+    if (!found || (*found)["due_at_ms"].get<std::int64_t>() > now_ms) return stale;
+  }
+  const json& state = *found;
   auto status = parse_status(state["status"].get<std::string>());
   if (!status || !next_status(*status, CaseAction::kEscalate)) return stale;
   std::string kind;
@@ -350,16 +346,23 @@ int NodeStore::warn_percent_of(const json& state) {
              : kWarnPercent;
 }
 
+std::optional<json> NodeStore::case_due_at(storage::WriteTxn& txn, std::string_view tracking_number,
+                                           std::int64_t key_ms, std::string_view kind) {
+  const std::string key = due_key_bytes(key_ms, tracking_number);
+  if (!txn.find(due_, key)) return std::nullopt;
+  auto value = txn.find(cases_, tracking_number);
+  if (!value) return std::nullopt;
+  json state = json::parse(*value);
+  if (state["owner"] != identity_.code || due_key(state) != DueKey{key, kind}) return std::nullopt;
+  return state;
+}
+
 Result<json> NodeStore::warn_near_due(
     storage::WriteTxn& txn, std::string_view tracking_number, std::int64_t warn_ms,
     std::int64_t now_ms, const std::function<Result<void>(std::string_view)>& before_commit) {
-  const json stale{{"outcome", "stale"}, {"tracking_number", tracking_number}};
-  const std::string key = due_key_bytes(warn_ms, tracking_number);
-  if (!txn.find(due_, key)) return stale;
-  auto value = txn.find(cases_, tracking_number);
-  if (!value) return stale;
-  const json state = json::parse(*value);
-  if (state["owner"] != identity_.code || due_key(state) != DueKey{key, kDueWarning}) return stale;
+  auto found = case_due_at(txn, tracking_number, warn_ms, kDueWarning);
+  if (!found) return json{{"outcome", "stale"}, {"tracking_number", tracking_number}};
+  const json& state = *found;
   // Too late to warn: the deadline itself has passed.
   if (state["due_at_ms"].get<std::int64_t>() <= now_ms)
     return escalate_breach(txn, tracking_number, warn_ms, now_ms, before_commit);
@@ -393,13 +396,7 @@ Result<json> NodeStore::close_unobjected(
     storage::WriteTxn& txn, std::string_view tracking_number, std::int64_t due_ms,
     std::int64_t now_ms, const std::function<Result<void>(std::string_view)>& before_commit) {
   const json stale{{"outcome", "stale"}, {"tracking_number", tracking_number}};
-  const std::string key = due_key_bytes(due_ms, tracking_number);
-  if (!txn.find(due_, key)) return stale;
-  auto value = txn.find(cases_, tracking_number);
-  if (!value) return stale;
-  const json state = json::parse(*value);
-  if (state["owner"] != identity_.code || due_key(state) != DueKey{key, kDueObjectionWindow})
-    return stale;
+  if (!case_due_at(txn, tracking_number, due_ms, kDueObjectionWindow)) return stale;
   // The window ends at its deadline: an objection must come before it.
   if (now_ms < due_ms) return stale;
   const json payload{

@@ -312,6 +312,12 @@ class NodeStore final : public federation::KeyDirectory {
   // unit at level 0) is marked `final` in this node's tree: its answers
   // have no objection window and close the case.
   bool answers_finally(const nlohmann::json& state);
+  // Inside a sweeper command: the case of this node whose due key is still
+  // (key_ms, tracking) of `kind` — the very thing the sweeper found — or
+  // nullopt when it has moved (the command is then stale).
+  std::optional<nlohmann::json> case_due_at(storage::WriteTxn& txn,
+                                            std::string_view tracking_number, std::int64_t key_ms,
+                                            std::string_view kind);
   // When to warn of a deadline `due_ms` set at `start_ms`: after
   // `warn_percent` % of the working time between them.
   std::int64_t warn_at(int warn_percent, std::int64_t start_ms, std::int64_t due_ms) const;
