@@ -7,50 +7,16 @@
 // past the case's deadline.
 #include <catch2/catch.hpp>
 
-#include <chrono>
-#include <cstdio>
-
+#include "integration_util.hpp"
 #include "launcher.hpp"
+#include "node/time_util.hpp"
 #include "test_support.hpp"
 
 using namespace tawasul::test;
 using nlohmann::json;
+namespace node = tawasul::node;
 
 namespace {
-
-void ok(const CommandResult& r) {
-  INFO(r.output);
-  REQUIRE(r.exit_code == 0);
-}
-
-// "2026-12-07T09:30:00Z" (as the API writes instants) -> ms since the epoch.
-std::int64_t parse_utc(const std::string& text) {
-  int y = 0;
-  unsigned mo = 0;
-  unsigned d = 0;
-  int h = 0;
-  int mi = 0;
-  int s = 0;
-  REQUIRE(std::sscanf(text.c_str(), "%d-%u-%uT%d:%d:%dZ", &y, &mo, &d, &h, &mi, &s) == 6);
-  using namespace std::chrono;
-  const auto day = sys_days(year_month_day{year(y), month(mo), std::chrono::day(d)});
-  return duration_cast<milliseconds>(day.time_since_epoch()).count() +
-         ((h * 60LL + mi) * 60 + s) * 1000;
-}
-
-std::string format_utc(std::int64_t ms) {
-  using namespace std::chrono;
-  const sys_time<milliseconds> tp{milliseconds(ms)};
-  const auto day = floor<days>(tp);
-  const year_month_day ymd(day);
-  const hh_mm_ss hms(floor<seconds>(tp - day));
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()));
-  return buf;
-}
 
 // `tawasul verify`'s report ("verified DIR: KSU 2 events; 1 cases"): the
 // chain heads and the case count, to compare before and after.
@@ -59,10 +25,6 @@ std::string verified(const std::filesystem::path& dir) {
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   return r.output;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 }  // namespace
@@ -97,13 +59,13 @@ TEST_CASE("a node killed between a breach and its commit escalates it exactly on
     REQUIRE(filed->status == 201);
     tn = filed->body["tracking_number"];
     code = filed->body["access_code"];
-    due_ms = parse_utc(filed->body["due_at"]);
+    due_ms = node::parse_iso8601(filed->body["due_at"].get<std::string>()).value();
     INFO(node.log());
     REQUIRE(node.stop() == 0);
   }
   // A day after the deadline (due_at is shown to the second).
   const std::int64_t sweep_ms = due_ms + 24LL * 3600 * 1000;
-  const std::string sweep_at = format_utc(sweep_ms);
+  const std::string sweep_at = node::iso8601_utc(sweep_ms);
   const std::string before = verified(dir);
   CHECK(contains(before, "KSU 1 events"));
 

@@ -10,16 +10,17 @@
 #include <catch2/catch.hpp>
 
 #include <httplib.h>
-#include <chrono>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 
+#include "integration_util.hpp"
 #include "launcher.hpp"
+#include "node/time_util.hpp"
 #include "test_support.hpp"
 
 using namespace tawasul::test;
 using nlohmann::json;
+namespace node = tawasul::node;
 
 namespace {
 
@@ -28,36 +29,6 @@ std::string read_file(const std::filesystem::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-void ok(const CommandResult& r) {
-  INFO(r.output);
-  REQUIRE(r.exit_code == 0);
-}
-
-struct Http {
-  int port;
-  HttpReply call(const std::string& method, const std::string& path, const json& body,
-                 const httplib::Headers& headers) {
-    httplib::Client c("127.0.0.1", port);
-    c.set_read_timeout(10, 0);
-    auto r = method == "GET" ? c.Get(path.c_str(), headers)
-                             : c.Post(path.c_str(), headers, body.is_null() ? "" : body.dump(),
-                                      "application/json");
-    if (!r) FAIL("no answer from " << method << " " << path);
-    return HttpReply{r->status, json::parse(r->body, nullptr, false)};
-  }
-  std::string login(const std::string& id) {
-    auto r = call("POST", "/api/v1/auth/login",
-                  json{{"id", id}, {"password", "correct horse battery"}}, {});
-    INFO(r.body.dump());
-    REQUIRE(r.status == 200);
-    return r.body["token"];
-  }
-};
-
-httplib::Headers bearer(const std::string& token) {
-  return {{"Authorization", "Bearer " + token}};
 }
 
 std::string error_code(const HttpReply& r) {
@@ -75,25 +46,6 @@ std::vector<json> entries(const json& view, const std::string& event) {
   for (const auto& h : view["history"])
     if (h["event"] == event) out.push_back(h);
   return out;
-}
-
-// "2026-12-07T09:30:00Z" (as the API writes instants) -> ms since the epoch.
-std::int64_t parse_utc(const std::string& text) {
-  int y = 0;
-  unsigned mo = 0;
-  unsigned d = 0;
-  int h = 0;
-  int mi = 0;
-  int s = 0;
-  REQUIRE(std::sscanf(text.c_str(), "%d-%u-%uT%d:%d:%dZ", &y, &mo, &d, &h, &mi, &s) == 6);
-  using namespace std::chrono;
-  const auto day = sys_days(year_month_day{year(y), month(mo), std::chrono::day(d)});
-  return duration_cast<milliseconds>(day.time_since_epoch()).count() +
-         ((h * 60LL + mi) * 60 + s) * 1000;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 const json kMinistry = label("وزارة التعليم", "Ministry of Education");
@@ -343,7 +295,8 @@ TEST_CASE("escalation above the sector head hands a case to a real hub, which sh
   SECTION("the sweeper climbs a late case to the sector head and hands it to the hub") {
     // Routed to the stipends unit (level 0), then left unanswered.
     act(coord, "assign", {{"unit", "KSU.SA.FIN"}});
-    const std::int64_t due_ms = parse_utc(filed.body["due_at"]);
+    const std::int64_t due_ms =
+        node::parse_iso8601(filed.body["due_at"].get<std::string>()).value();
     REQUIRE(ksu.stop() == 0);
     node_stopped = true;
 

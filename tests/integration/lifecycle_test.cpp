@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "integration_util.hpp"
 #include "launcher.hpp"
 #include "test_support.hpp"
 
@@ -20,36 +21,6 @@ std::string read_file(const std::filesystem::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-void ok(const CommandResult& r) {
-  INFO(r.output);
-  REQUIRE(r.exit_code == 0);
-}
-
-struct Http {
-  int port;
-  HttpReply call(const std::string& method, const std::string& path, const json& body,
-                 const httplib::Headers& headers) {
-    httplib::Client c("127.0.0.1", port);
-    c.set_read_timeout(10, 0);
-    auto r = method == "GET" ? c.Get(path.c_str(), headers)
-                             : c.Post(path.c_str(), headers, body.is_null() ? "" : body.dump(),
-                                      "application/json");
-    if (!r) FAIL("no answer from " << method << " " << path);
-    return HttpReply{r->status, json::parse(r->body, nullptr, false)};
-  }
-  std::string login(const std::string& id) {
-    auto r = call("POST", "/api/v1/auth/login",
-                  json{{"id", id}, {"password", "correct horse battery"}}, {});
-    INFO(r.body.dump());
-    REQUIRE(r.status == 200);
-    return r.body["token"];
-  }
-};
-
-httplib::Headers bearer(const std::string& token) {
-  return {{"Authorization", "Bearer " + token}};
 }
 
 }  // namespace
