@@ -342,8 +342,8 @@ std::int64_t NodeStore::warn_at(int warn_percent, std::int64_t start_ms,
 
 int NodeStore::warn_percent_of(const json& state) {
   return state.contains("sla") && state["sla"].is_object()
-             ? state["sla"].value("warn_percent", kWarnPercent)
-             : kWarnPercent;
+             ? state["sla"].value("warn_percent", kSlaWarnPercent)
+             : kSlaWarnPercent;
 }
 
 std::optional<json> NodeStore::case_due_at(storage::WriteTxn& txn, std::string_view tracking_number,
