@@ -50,8 +50,8 @@ constexpr std::uint64_t kHubEvery = 5;
 // A kill comes at a uniformly random moment within this window after the
 // process is ready (node) or after the hub has taken new events (hub).
 constexpr int kKillWindowMs = 300;
-// One node round in this many kills the node while it starts (before it
-// serves), within kStartupKillWindowMs of its launch: a crash during the
+// One round in this many kills the process again while it starts (before
+// it serves), within kStartupKillWindowMs of its launch: a crash during the
 // opening of the store must not harm it either.
 constexpr std::uint64_t kStartupKillOneIn = 8;
 constexpr int kStartupKillWindowMs = 100;
@@ -394,11 +394,7 @@ struct Federation {
     const std::string name = "round " + std::to_string(round);
     mark(node.log(), name + ": SIGKILL after " + std::to_string(live_ms) + " ms");
     CHECK(node.kill() == -SIGKILL);
-    if (rng() % kStartupKillOneIn == 0) {
-      const int ms = startup_kill_after(rng);
-      mark(node.log(), name + ": launch, SIGKILL after " + std::to_string(ms) + " ms");
-      node.launch_and_kill(std::chrono::milliseconds(ms));
-    }
+    perhaps_kill_starting(node, name);
     INFO("node " << name);
     REQUIRE(node.start());
   }
@@ -417,7 +413,16 @@ struct Federation {
     mark(hub.log(), "hub round " + std::to_string(round) + ": SIGKILL after " +
                         std::to_string(live_ms) + " ms of replication");
     CHECK(hub.kill() == -SIGKILL);
+    perhaps_kill_starting(hub, "hub round " + std::to_string(round));
     REQUIRE(hub.start());
+  }
+
+  // Now and then a process is killed again while it starts, before it serves.
+  void perhaps_kill_starting(Process& p, const std::string& name) {
+    if (rng() % kStartupKillOneIn != 0) return;
+    const int ms = startup_kill_after(rng);
+    mark(p.log(), name + ": launch, SIGKILL after " + std::to_string(ms) + " ms");
+    p.launch_and_kill(std::chrono::milliseconds(ms));
   }
 
   // Waits until the hub holds the node's whole stream; returns its head.
