@@ -499,8 +499,9 @@ void check_stores(const Federation& f, const Outcome& o, std::uint64_t head) {
 
 }  // namespace
 
-TEST_CASE("acknowledged cases survive SIGKILL storms of the node and the hub",
-          "[integration][kill_storm]") {
+TEST_CASE(
+    "kill storm: acknowledged cases survive SIGKILL of the node and the hub at random moments",
+    "[integration][kill_storm]") {
   const std::uint64_t rounds =
       env_number("TAWASUL_KILL_STORM_ROUNDS", kDefaultRounds, 1, kMaxRounds);
   const std::uint64_t seed = env_number("TAWASUL_KILL_STORM_SEED", fresh_seed(), 0,
