@@ -8,6 +8,7 @@
 #include "node/attachments.hpp"
 #include "node/calendar.hpp"
 #include "node/org_tree.hpp"
+#include "node/text.hpp"
 #include "node/time_util.hpp"
 #include "node/workflow.hpp"
 
@@ -172,8 +173,10 @@ std::optional<std::string> normalize_phone(std::string_view raw) {
   return out;
 }
 
+// Internationalised addresses (RFC 6531: a UTF-8 local part, an Arabic or
+// other IDN domain) are as welcome as ASCII ones; only well-formed UTF-8.
 std::optional<std::string> normalize_email(std::string_view raw) {
-  if (raw.size() > 254) return std::nullopt;
+  if (raw.size() > 254 || !valid_utf8(raw)) return std::nullopt;
   auto at = raw.find('@');
   if (at == std::string_view::npos || at == 0 || at > 64 ||
       raw.find('@', at + 1) != std::string_view::npos) {
@@ -296,49 +299,6 @@ bool is_contact_preference(std::string_view preference) {
 
 bool is_channel(std::string_view channel) {
   return std::find(kChannels.begin(), kChannels.end(), channel) != kChannels.end();
-}
-
-std::optional<std::size_t> invalid_utf8_offset(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return i;
-    }
-    for (std::size_t k = 1; k <= n; ++k) {
-      if (i + k >= s.size()) return i;
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return i;
-      cp = cp << 6 | (cc & 0x3F);
-    }
-    // Overlong forms, surrogates and code points beyond Unicode are invalid.
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
-      return i;
-    }
-    i += n + 1;
-  }
-  return std::nullopt;
-}
-
-std::size_t utf8_length(std::string_view text) {
-  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
 }
 
 Result<FilingRequest> parse_filing_request(std::string_view body) {
@@ -510,7 +470,7 @@ std::optional<std::string> open_contact(const crypto::SealKey& seal_key,
 }
 
 json case_filed_payload(const FilingRequest& request, const std::string& tracking_number,
-                        const crypto::Hash256& access_hash, std::int64_t submitted_ms,
+                        std::string_view access_hash, std::int64_t submitted_ms,
                         std::int64_t due_ms, const crypto::SealKey& seal_key) {
   json beneficiary{{"name", request.beneficiary.name}};
   auto seal = [&](const char* field, const std::optional<std::string>& value) {
@@ -530,7 +490,7 @@ json case_filed_payload(const FilingRequest& request, const std::string& trackin
                {"description", request.description},
                {"channel", request.channel},
                {"beneficiary", beneficiary},
-               {"access_hash", crypto::to_hex(access_hash)},
+               {"access_hash", access_hash},
                {"submitted_at_ms", submitted_ms},
                {"due_at_ms", due_ms}};
   if (!request.filed_by.empty()) payload["filed_by"] = request.filed_by;

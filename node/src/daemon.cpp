@@ -343,6 +343,9 @@ int run_daemon(const DaemonConfig& config) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  // Past a file-size limit (LimitFSIZE) a write fails with EFBIG, answered as
+  // a full disk (507), instead of the signal ending the node.
+  ::signal(SIGXFSZ, SIG_IGN);
 
   // Crash tests arm faults here (failpoint.hpp); a value not understood stops
   // the start rather than run with a fault silently not armed.

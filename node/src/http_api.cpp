@@ -248,6 +248,7 @@ void HttpApi::routes() {
         request->account_index = store_.beneficiaries().account_index(account->id);
       }
     }
+    request->access = new_access_secret();  // slow (Argon2id): here, not in the writer
     const std::int64_t now = clock_.now_ms();
     // Answered only after the commit that holds the case (invariant 2).
     auto receipt = writer_.execute([this, r = std::move(*request), now](storage::WriteTxn& txn) {

@@ -14,7 +14,19 @@ using nlohmann::json;
 
 Error from_storage(const storage::Error& e) {
   if (e.code == storage::ErrorCode::kMapFull) return Error{503, "map_full", e.message, {}};
+  if (e.code == storage::ErrorCode::kNoSpace) {
+    return Error{507,
+                 "insufficient_storage",
+                 "the node's disk is full: nothing was stored; try again later (" + e.message + ")",
+                 {}};
+  }
   return Error{503, "storage", "storage: " + e.message, {}};
+}
+
+storage::Error to_storage(const Error& e) {
+  const auto code =
+      e.code == "map_full" ? storage::ErrorCode::kMapFull : storage::ErrorCode::kInvalid;
+  return storage::Error{code, e.message};
 }
 
 namespace {
@@ -100,9 +112,7 @@ Result<std::unique_ptr<NodeStore>> NodeStore::open(const std::filesystem::path& 
     auto applied = self->apply(txn, stream, seq, bytes);
     if (!applied) {
       self->fold_error_ = applied.error();
-      auto code = applied.error().code == "map_full" ? storage::ErrorCode::kMapFull
-                                                     : storage::ErrorCode::kInvalid;
-      return std::unexpected(storage::Error{code, applied.error().message});
+      return std::unexpected(to_storage(applied.error()));
     }
     return {};
   });
@@ -247,9 +257,10 @@ Result<std::optional<std::int64_t>> NodeStore::next_due() {
   return out;
 }
 
-Result<json> NodeStore::next_level(const json& state, std::int64_t now_ms, std::string& kind) {
+Result<json> NodeStore::next_level(const storage::Txn& txn, const json& state, std::int64_t now_ms,
+                                   std::string& kind) {
   const std::string tracking = state["tracking_number"];
-  auto tree = org_tree();
+  auto tree = org_tree(txn);
   if (!tree) {
     return std::unexpected(Error::conflict(
         "no_org_tree", "case " + tracking + " cannot climb a ladder: the node has no org tree"));
@@ -287,8 +298,8 @@ Result<json> NodeStore::next_level(const json& state, std::int64_t now_ms, std::
   return json{{"tracking_number", tracking}, {"level", base + static_cast<int>(ladder.size()) + 1}};
 }
 
-bool NodeStore::answers_finally(const json& state) {
-  auto tree = org_tree();
+bool NodeStore::answers_finally(const storage::Txn& txn, const json& state) {
+  auto tree = org_tree(txn);
   if (!tree) return false;
   const int level = state.value("level", 0);
   const json& where = level >= 1 && state.contains("level_unit") && state["level_unit"].is_string()
@@ -317,7 +328,7 @@ Result<json> NodeStore::escalate_breach(
   auto status = parse_status(state["status"].get<std::string>());
   if (!status || !next_status(*status, CaseAction::kEscalate)) return stale;
   std::string kind;
-  auto payload = next_level(state, now_ms, kind);
+  auto payload = next_level(txn, state, now_ms, kind);
   if (!payload) return std::unexpected(payload.error());
   (*payload)["by"] = "system";
   (*payload)["reason"] = "sla_breach";
@@ -370,7 +381,7 @@ Result<json> NodeStore::warn_near_due(
   json notify = json::array();
   if (state.contains("assignee") && state["assignee"].is_string())
     notify.push_back(state["assignee"]);
-  if (auto tree = org_tree(); tree && state.contains("unit") && state["unit"].is_string()) {
+  if (auto tree = org_tree(txn); tree && state.contains("unit") && state["unit"].is_string()) {
     const OrgUnit* unit = tree->unit(state["unit"].get<std::string>());
     if (unit != nullptr && !unit->head.empty() &&
         json(unit->head) != state.value("assignee", json()))
@@ -470,19 +481,19 @@ Result<json> NodeStore::file_case(storage::WriteTxn& txn, const FilingRequest& r
   if (auto r = write_counter(txn, meta_, case_seq_key(year), *seq + 1); !r)
     return std::unexpected(r.error());
   const std::string tracking = make_tracking_number(identity_.code, year, *seq + 1);
-  const std::string access_code = generate_access_code();
-  const auto normalized = normalize_access_code(access_code);
+  const AccessSecret access = request.access ? *request.access : new_access_secret();
+  if (access.hash.empty()) return std::unexpected(Error::internal("cannot hash the access code"));
   // The SLA promised at filing, resolved from the node's policy now and
   // carried in the event (node/SLA.md): the service's answer time, else the
   // case type's, else the node's, else the ministry's five working days. No
   // fold reads the policy, so changing it later leaves this case's promise.
-  const auto tree = org_tree();
+  const auto tree = org_tree(txn);
   const CaseSla sla = resolve_sla(tree ? &tree->sla() : nullptr, request.type, request.service,
                                   request.answer_working_days);
   const auto cal = calendar();
   const std::int64_t due_ms = cal->add_working_days(now_ms, sla.answer_working_days);
-  json payload = case_filed_payload(request, tracking, access_code_hash(tracking, *normalized),
-                                    now_ms, due_ms, identity_.seal_key);
+  json payload =
+      case_filed_payload(request, tracking, access.hash, now_ms, due_ms, identity_.seal_key);
   payload["warn_at_ms"] = warn_at(sla.warn_percent, now_ms, due_ms);
   payload["sla"] = json{
       {"policy", sla.policy},
@@ -502,7 +513,7 @@ Result<json> NodeStore::file_case(storage::WriteTxn& txn, const FilingRequest& r
     if (!assigned) return std::unexpected(assigned.error());
   }
   return json{{"tracking_number", tracking},
-              {"access_code", access_code},
+              {"access_code", access.code},
               {"status", request.route_unit.empty() ? "submitted" : "assigned"},
               {"submitted_at", iso8601_utc(now_ms)},
               {"due_at", iso8601_utc(due_ms)},
@@ -658,7 +669,7 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
     // The review goes to the next rung of the ladder (its unit and head, a
     // vacant level skipped), exactly as an escalation would climb; above the
     // sector head it goes to the hub, with the hand-off appended below.
-    auto rung = next_level(state, now_ms, objection_rung);
+    auto rung = next_level(txn, state, now_ms, objection_rung);
     if (!rung && rung.error().code == "no_org_tree") {
       // A node without its tree yet still hears the objection: one level
       // up, in the case's own unit (coordinators route it).
@@ -693,7 +704,7 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
       action == CaseAction::kDecideObjection) {
     // The answer of the ladder's top (a unit marked `final`: the Minister's
     // office) has no objection window; the case closes with it.
-    final_answer = answers_finally(state);
+    final_answer = answers_finally(txn, state);
     if (final_answer) {
       payload["final"] = true;
     } else {
@@ -712,7 +723,7 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
           "handed_to_hub", "case " + std::string(tracking_number) +
                                " is already handed to the hub; it climbs no further here"));
     }
-    auto next = next_level(state, now_ms, kind);
+    auto next = next_level(txn, state, now_ms, kind);
     if (!next) return std::unexpected(next.error());
     next->update(payload);
     payload = std::move(*next);
@@ -783,8 +794,11 @@ Result<void> NodeStore::write(const std::function<Result<void>(storage::WriteTxn
   Result<void> outcome;
   auto written = env_->write([&](storage::WriteTxn& txn) -> storage::Result<void> {
     outcome = fn(txn);
-    if (!outcome)
-      return std::unexpected(storage::Error{storage::ErrorCode::kInvalid, outcome.error().message});
+    if (!outcome) {
+      // A full map grows and the function runs again (Env::write), as it
+      // does for the writer thread's batches.
+      return std::unexpected(to_storage(outcome.error()));
+    }
     return {};
   });
   if (!outcome) return outcome;
@@ -881,16 +895,17 @@ std::optional<federation::EnrolledNode> NodeStore::by_code(std::string_view code
 Result<json> NodeStore::lookup_case(std::string_view tracking_number,
                                     std::string_view access_code) {
   const auto not_found = Error::not_found("no case with this tracking number and access code");
-  auto code = normalize_access_code(access_code);
-  if (!code) return std::unexpected(not_found);
-  auto txn = env_->begin_read();
-  if (!txn) return std::unexpected(from_storage(txn.error()));
-  auto value = txn->find(cases_, tracking_number);
-  if (!value) return std::unexpected(not_found);
-  json state = json::parse(*value);
-  auto stored = crypto::from_hex(state["access_hash"].get<std::string>());
-  auto given = access_code_hash(tracking_number, *code);
-  if (!stored || !crypto::equal_constant_time(*stored, given)) return std::unexpected(not_found);
+  if (!normalize_access_code(access_code)) return std::unexpected(not_found);
+  json state;
+  {
+    auto txn = env_->begin_read();
+    if (!txn) return std::unexpected(from_storage(txn.error()));
+    auto value = txn->find(cases_, tracking_number);
+    if (!value) return std::unexpected(not_found);
+    state = json::parse(*value);
+  }  // the slow check runs with no transaction open
+  if (!access_code_matches(state.value("access_hash", ""), tracking_number, access_code))
+    return std::unexpected(not_found);
   return public_case_view(state);
 }
 
@@ -1015,18 +1030,26 @@ Result<void> NodeStore::set_org_tree(storage::WriteTxn& txn, const OrgTree& tree
 std::shared_ptr<const OrgTree> NodeStore::org_tree() {
   auto txn = env_->begin_read();
   if (!txn) return nullptr;
-  auto version = read_counter(*txn, meta_, "org_version");
+  return org_tree(*txn);
+}
+
+std::shared_ptr<const OrgTree> NodeStore::org_tree(const storage::Txn& txn) {
+  auto version = read_counter(txn, meta_, "org_version");
   if (!version || *version == 0) return nullptr;
   std::lock_guard lock(org_mutex_);
-  if (*version != org_version_ || !org_) {
-    auto text = txn->find(meta_, "org_tree");
-    if (!text) return nullptr;
-    auto tree = OrgTree::parse_text(*text);
-    if (!tree) return nullptr;
-    org_ = std::make_shared<const OrgTree>(std::move(*tree));
+  if (*version == org_version_ && org_) return org_;
+  auto text = txn.find(meta_, "org_tree");
+  if (!text) return nullptr;
+  auto tree = OrgTree::parse_text(*text);
+  if (!tree) return nullptr;
+  auto parsed = std::make_shared<const OrgTree>(std::move(*tree));
+  // Only a committed tree is cached: a write transaction's may still abort,
+  // and its version number would then be given to another tree.
+  if (txn.read_only()) {
+    org_ = parsed;
     org_version_ = *version;
   }
-  return org_;
+  return parsed;
 }
 
 Result<std::vector<std::string>> NodeStore::find_by_contact(std::string_view field,
@@ -1064,15 +1087,11 @@ Result<json> NodeStore::link_case(storage::WriteTxn& txn, std::string_view track
                                   std::string_view access_code, std::string_view account_id,
                                   std::int64_t now_ms) {
   const auto not_found = Error::not_found("no case with this tracking number and access code");
-  auto code = normalize_access_code(access_code);
-  if (!code) return std::unexpected(not_found);
   auto value = txn.find(cases_, tracking_number);
   if (!value) return std::unexpected(not_found);
   json state = json::parse(*value);
-  auto stored = crypto::from_hex(state["access_hash"].get<std::string>());
-  if (!stored || !crypto::equal_constant_time(*stored, access_code_hash(tracking_number, *code))) {
+  if (!access_code_matches(state.value("access_hash", ""), tracking_number, access_code))
     return std::unexpected(not_found);
-  }
   if (state["owner"] != identity_.code) {
     return std::unexpected(Error::conflict(
         "not_owner", "case " + std::string(tracking_number) + " is owned by " +

@@ -186,6 +186,39 @@ TEST_CASE("lookup_case opens a case only with its access code", "[store]") {
   }
 }
 
+TEST_CASE("a copy of the store gives no cheap way to an access code", "[store][security]") {
+  NodeSite site;
+  json a = file_ok(*site.store, sample_request(), kMarch15);
+  const std::string ta = a["tracking_number"], ca = a["access_code"];
+  // What a stolen copy holds: the case's stored hash.
+  auto dbi = site.store->env().dbi("cases");
+  REQUIRE(dbi);
+  auto txn = site.store->env().begin_read();
+  REQUIRE(txn);
+  auto raw = txn->find(*dbi, ta);
+  REQUIRE(raw);
+  const std::string stored = json::parse(*raw)["access_hash"];
+  // Argon2id with a salt of its own (v2): each guess costs 8 MiB and two
+  // passes, not one keyed BLAKE2b under a public constant (v1).
+  CHECK(stored.starts_with("$argon2id$v=19$m=8192,t=2,p=1$"));
+  const auto normalized = node::normalize_access_code(ca);
+  REQUIRE(normalized);
+  CHECK(stored.find(tawasul::crypto::to_hex(node::access_code_hash(ta, *normalized))) ==
+        std::string::npos);
+  CHECK(node::access_code_matches(stored, ta, ca));
+  CHECK_FALSE(node::access_code_matches(stored, ta, node::generate_access_code()));
+  // Two cases' hashes of one code differ (the salt), so no table serves both.
+  const auto one = node::new_access_secret();
+  const auto two = node::new_access_secret();
+  CHECK(node::access_code_matches(one.hash, "", one.code));
+  CHECK(node::access_code_matches(two.hash, "", two.code));
+  CHECK_FALSE(node::access_code_matches(one.hash, "", two.code));
+  const auto again = tawasul::crypto::hash_password(*node::normalize_access_code(one.code),
+                                                    node::access_code_cost());
+  REQUIRE(again);
+  CHECK(*again != one.hash);
+}
+
 TEST_CASE("personal data is sealed at rest", "[store][invariant]") {
   NodeSite site;
   const std::string subject = "Scholarship payment delayed SUBJ-5d1e9a";
@@ -510,8 +543,9 @@ TEST_CASE("a node cannot file a case under another node's tracking number at the
   const auto normalized = node::normalize_access_code(forged_code);
   REQUIRE(normalized.has_value());
   json forged = node::case_filed_payload(
-      sample_request("Squatted case"), victim, node::access_code_hash(victim, *normalized),
-      kMarch15, node::national_calendar()->add_working_days(kMarch15, node::kAnswerWorkingDays),
+      sample_request("Squatted case"), victim,
+      tawasul::crypto::to_hex(node::access_code_hash(victim, *normalized)), kMarch15,
+      node::national_calendar()->add_working_days(kMarch15, node::kAnswerWorkingDays),
       ksu.id.seal_key);
 
   // KSU's own store refuses to file under RUH's number...
