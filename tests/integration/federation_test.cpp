@@ -175,3 +175,60 @@ TEST_CASE("a node whose key is not enrolled never reaches the hub", "[integratio
   REQUIRE(rogue_health);
   CHECK(rogue_health->body["federation"]["streaming"] == false);
 }
+
+TEST_CASE("after tawasul rotate-key the backlog signed by the old key and new events reach the hub",
+          "[integration][federation][rotation]") {
+  TempDir tmp("rotate");
+  const auto hub_dir = tmp / "hub";
+  const auto ksu_dir = tmp / "KSU";
+  init(hub_dir, "hub", "MOE");
+  init(ksu_dir, "node", "KSU");
+  enroll(hub_dir, ksu_dir);
+  const int hub_http = free_port();
+  const int ksu_http = free_port();
+  const std::string hub_endpoint = "tcp://127.0.0.1:" + std::to_string(free_port());
+  const std::vector<std::string> ksu_args = {"run",
+                                             "--data",
+                                             ksu_dir.string(),
+                                             "--http.listen",
+                                             "127.0.0.1:" + std::to_string(ksu_http),
+                                             "--federation.hub",
+                                             hub_endpoint,
+                                             "--federation.hub_key",
+                                             hub_curve_key(hub_dir)};
+
+  // Key A signs events 1..2 while the hub is down: a backlog it never saw.
+  std::vector<Receipt> filed;
+  {
+    Daemon ksu("KSU", ksu_args, tmp / "ksu1.log");
+    REQUIRE(wait_healthy(ksu_http));
+    filed.push_back(file_case(ksu_http, "KSU", 0));
+    filed.push_back(file_case(ksu_http, "KSU", 1));
+    REQUIRE(ksu.stop() == 0);
+  }
+  // Rotated to key B, re-enrolled from identity.pub.
+  auto rotated = run_tawasul({"rotate-key", "--data", ksu_dir.string()});
+  INFO(rotated.output);
+  REQUIRE(rotated.exit_code == 0);
+  CHECK(rotated.output.find("signed events 1..2") != std::string::npos);
+  auto reenrolled = run_tawasul({"enroll", "--replace", "--data", hub_dir.string(), "--from",
+                                 (ksu_dir / "identity.pub").string()});
+  INFO(reenrolled.output);
+  REQUIRE(reenrolled.exit_code == 0);
+
+  // Key B signs event 3; the hub takes 1..3.
+  Daemon hub("hub",
+             {"run", "--data", hub_dir.string(), "--http.listen",
+              "127.0.0.1:" + std::to_string(hub_http), "--federation.listen", hub_endpoint},
+             tmp / "hub.log");
+  Daemon ksu("KSU", ksu_args, tmp / "ksu2.log");
+  INFO(hub.log() + ksu.log());
+  REQUIRE(wait_healthy(hub_http));
+  REQUIRE(wait_healthy(ksu_http));
+  filed.push_back(file_case(ksu_http, "KSU", 2));
+  REQUIRE(wait_until([&] { return hub_cases(hub_http) == filed.size(); }));
+  CHECK(hub.stop() == 0);
+  CHECK(ksu.stop() == 0);
+  check_exactly_once(hub_dir, filed);
+  check_verify({hub_dir, ksu_dir});
+}
