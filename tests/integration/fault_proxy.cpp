@@ -90,7 +90,11 @@ bool pump_in(int from, Direction& d, const FaultProxy::Settings& s) {
   const ssize_t n = ::read(from, buf, sizeof buf);
   if (n == 0) return false;
   if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-  if (s.mode == FaultProxy::Mode::kBlackhole) return true;
+  if (s.mode == FaultProxy::Mode::kBlackhole) {
+    d.queue.clear();  // nothing read before it is delivered either
+    d.queued = 0;
+    return true;
+  }
   const std::int64_t release = now_ms() + (s.mode == FaultProxy::Mode::kDelay ? s.delay_ms : 0);
   d.queue.push_back(Chunk{release, std::string(buf, static_cast<std::size_t>(n))});
   d.queued += static_cast<std::size_t>(n);
@@ -99,6 +103,11 @@ bool pump_in(int from, Direction& d, const FaultProxy::Settings& s) {
 
 // Writes what is due to `to`. False when the destination failed.
 bool pump_out(int to, Direction& d, const FaultProxy::Settings& s) {
+  if (s.mode == FaultProxy::Mode::kBlackhole) {
+    d.queue.clear();
+    d.queued = 0;
+    return true;
+  }
   const std::int64_t now = now_ms();
   if (s.mode == FaultProxy::Mode::kThrottle) {
     const double rate = static_cast<double>(s.bytes_per_second);
@@ -156,8 +165,16 @@ FaultProxy::~FaultProxy() {
 }
 
 void FaultProxy::set(Settings settings) {
-  std::lock_guard lock(mutex_);
-  settings_ = settings;
+  std::uint64_t generation = 0;
+  {
+    std::lock_guard lock(mutex_);
+    settings_ = settings;
+    generation = ++generation_;
+  }
+  // The relay picks it up at its next turn (every kPollMs); bounded wait.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (applied_ < generation && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 void FaultProxy::run() {
@@ -178,9 +195,11 @@ void FaultProxy::run() {
   Mode last_mode = Mode::kPass;
   while (!stop_) {
     Settings s;
+    std::uint64_t generation = 0;
     {
       std::lock_guard lock(mutex_);
       s = settings_;
+      generation = generation_;
     }
     if (reset_requested_.exchange(false)) close_all(true);
     if (s.mode == Mode::kClose) close_all(false);
@@ -205,6 +224,13 @@ void FaultProxy::run() {
       fds.push_back({c->upstream, static_cast<short>(POLLIN | up_out), 0});
     }
     if (::poll(fds.data(), fds.size(), kPollMs) < 0 && errno != EINTR) return;
+    // Settings changed while we polled: the bytes now waiting are read under
+    // the new ones at the next turn.
+    {
+      std::lock_guard lock(mutex_);
+      if (generation_ != generation) continue;
+    }
+    applied_ = generation;
 
     if (fds[0].revents & POLLIN) {
       int client = ::accept(listen_fd_, nullptr, nullptr);

@@ -35,8 +35,9 @@ class FaultProxy {
   FaultProxy& operator=(const FaultProxy&) = delete;
 
   int port() const { return port_; }
-  // Connections that went through a blackhole are closed when it ends: their
-  // streams lost bytes and cannot go on.
+  // Takes effect before it returns: every byte read afterwards is relayed
+  // under the new settings. Connections that went through a blackhole are
+  // closed when it ends: their streams lost bytes and cannot go on.
   void set(Settings settings);
   // Resets every open connection (RST both ways: SO_LINGER 0), once.
   void reset_all() { reset_requested_ = true; }
@@ -51,6 +52,8 @@ class FaultProxy {
   int port_ = 0;
   std::mutex mutex_;
   Settings settings_;
+  std::uint64_t generation_ = 0;           // of settings_, guarded by mutex_
+  std::atomic<std::uint64_t> applied_{0};  // the generation the relay runs under
   std::atomic<bool> reset_requested_{false};
   std::atomic<int> accepted_{0};
   std::atomic<bool> stop_{false};

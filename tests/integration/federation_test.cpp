@@ -179,23 +179,10 @@ TEST_CASE("a node whose key is not enrolled never reaches the hub", "[integratio
 TEST_CASE("after tawasul rotate-key the backlog signed by the old key and new events reach the hub",
           "[integration][federation][rotation]") {
   TempDir tmp("rotate");
-  const auto hub_dir = tmp / "hub";
-  const auto ksu_dir = tmp / "KSU";
-  init(hub_dir, "hub", "MOE");
-  init(ksu_dir, "node", "KSU");
-  enroll(hub_dir, ksu_dir);
-  const int hub_http = free_port();
-  const int ksu_http = free_port();
+  const HubAndNode fed(tmp);
+  const auto& [hub_dir, ksu_dir, hub_http, ksu_http] = fed;
   const std::string hub_endpoint = "tcp://127.0.0.1:" + std::to_string(free_port());
-  const std::vector<std::string> ksu_args = {"run",
-                                             "--data",
-                                             ksu_dir.string(),
-                                             "--http.listen",
-                                             "127.0.0.1:" + std::to_string(ksu_http),
-                                             "--federation.hub",
-                                             hub_endpoint,
-                                             "--federation.hub_key",
-                                             hub_curve_key(hub_dir)};
+  const auto ksu_args = fed.node_args(hub_endpoint);
 
   // Key A signs events 1..2 while the hub is down: a backlog it never saw.
   std::vector<Receipt> filed;
@@ -217,10 +204,7 @@ TEST_CASE("after tawasul rotate-key the backlog signed by the old key and new ev
   REQUIRE(reenrolled.exit_code == 0);
 
   // Key B signs event 3; the hub takes 1..3.
-  Daemon hub("hub",
-             {"run", "--data", hub_dir.string(), "--http.listen",
-              "127.0.0.1:" + std::to_string(hub_http), "--federation.listen", hub_endpoint},
-             tmp / "hub.log");
+  Daemon hub("hub", fed.hub_args(hub_endpoint), tmp / "hub.log");
   Daemon ksu("KSU", ksu_args, tmp / "ksu2.log");
   INFO(hub.log() + ksu.log());
   REQUIRE(wait_healthy(hub_http));

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "launcher.hpp"
+#include "test_support.hpp"
 
 namespace tawasul::test {
 
@@ -77,6 +78,41 @@ inline std::uint64_t hub_cases(int port) {
   if (!r || r->status != 200) return 0;
   return r->body["cases"].get<std::uint64_t>();
 }
+
+// A hub MOE and a node KSU in `tmp`, initialised and KSU enrolled, with
+// free HTTP ports; the `tawasul run` arguments of each.
+struct HubAndNode {
+  explicit HubAndNode(const TempDir& tmp) : hub_dir(tmp / "hub"), ksu_dir(tmp / "KSU") {
+    init(hub_dir, "hub", "MOE");
+    init(ksu_dir, "node", "KSU");
+    enroll(hub_dir, ksu_dir);
+  }
+  std::vector<std::string> hub_args(const std::string& listen) const {
+    return {"run",
+            "--data",
+            hub_dir.string(),
+            "--http.listen",
+            "127.0.0.1:" + std::to_string(hub_http),
+            "--federation.listen",
+            listen};
+  }
+  std::vector<std::string> node_args(const std::string& hub_endpoint) const {
+    return {"run",
+            "--data",
+            ksu_dir.string(),
+            "--http.listen",
+            "127.0.0.1:" + std::to_string(ksu_http),
+            "--federation.hub",
+            hub_endpoint,
+            "--federation.hub_key",
+            hub_curve_key(hub_dir)};
+  }
+
+  std::filesystem::path hub_dir;
+  std::filesystem::path ksu_dir;
+  int hub_http = free_port();
+  int ksu_http = free_port();
+};
 
 // Every case of `filed` is in the stopped hub's store exactly once
 // (`tawasul cases`), and nothing else is.

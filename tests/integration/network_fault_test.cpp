@@ -56,27 +56,13 @@ TEST_CASE("under network faults between node and hub every case arrives exactly 
       GENERATE(Fault::kDelay, Fault::kReset, Fault::kBlackhole, Fault::kClose, Fault::kThrottle);
   INFO("fault: " << fault_name(fault));
   TempDir tmp("netfault");
-  const auto hub_dir = tmp / "hub";
-  const auto ksu_dir = tmp / "KSU";
-  init(hub_dir, "hub", "MOE");
-  init(ksu_dir, "node", "KSU");
-  enroll(hub_dir, ksu_dir);
-  const int hub_http = free_port();
+  const HubAndNode fed(tmp);
+  const auto& [hub_dir, ksu_dir, hub_http, ksu_http] = fed;
   const int hub_fed = free_port();
-  const int ksu_http = free_port();
   FaultProxy proxy(hub_fed);
-
-  Daemon hub(
-      "hub",
-      {"run", "--data", hub_dir.string(), "--http.listen", "127.0.0.1:" + std::to_string(hub_http),
-       "--federation.listen", "tcp://127.0.0.1:" + std::to_string(hub_fed)},
-      tmp / "hub.log");
-  Daemon ksu(
-      "KSU",
-      {"run", "--data", ksu_dir.string(), "--http.listen", "127.0.0.1:" + std::to_string(ksu_http),
-       "--federation.hub", "tcp://127.0.0.1:" + std::to_string(proxy.port()),
-       "--federation.hub_key", hub_curve_key(hub_dir)},
-      tmp / "ksu.log");
+  Daemon hub("hub", fed.hub_args("tcp://127.0.0.1:" + std::to_string(hub_fed)), tmp / "hub.log");
+  Daemon ksu("KSU", fed.node_args("tcp://127.0.0.1:" + std::to_string(proxy.port())),
+             tmp / "ksu.log");
   INFO(hub.log() + ksu.log());
   REQUIRE(wait_healthy(hub_http));
   REQUIRE(wait_healthy(ksu_http));
