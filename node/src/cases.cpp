@@ -301,32 +301,16 @@ bool is_channel(std::string_view channel) {
   return std::find(kChannels.begin(), kChannels.end(), channel) != kChannels.end();
 }
 
-Result<FilingRequest> parse_filing_request(std::string_view body) {
-  if (body.size() > kRequestBodyMax) {
-    return std::unexpected(
-        Error{413, "body_too_large",
-              "the request body is over " + std::to_string(kRequestBodyMax / 1024) + " KiB", ""});
-  }
-  if (auto bad = invalid_utf8_offset(body)) {
-    std::string field = field_path_at(body, *bad);
-    return std::unexpected(Error::bad_request("invalid_utf8",
-                                              "the body is not valid UTF-8 (byte " +
-                                                  std::to_string(*bad) + ")" +
-                                                  (field.empty() ? "" : " in " + field),
-                                              field));
-  }
-  json j = json::parse(body.begin(), body.end(), nullptr, false);
-  if (j.is_discarded())
-    return std::unexpected(Error::bad_request("malformed_json", "the body is not valid JSON"));
-  if (!j.is_object())
-    return std::unexpected(Error::bad_request("malformed_json", "the body must be a JSON object"));
-  if (auto r = reject_unknown(j, "",
-                              {"type", "subject", "description", "channel", "beneficiary",
-                               "service", "contact_preference", "confidential"});
-      !r) {
-    return std::unexpected(r.error());
-  }
-  FilingRequest req;
+namespace {
+
+Result<std::string> read_beneficiary_name(const json& beneficiary) {
+  return text_field(beneficiary, "beneficiary.", "name", 2, 120, false);
+}
+
+// The case fields of a filing, as the API takes them from a request body and
+// every fold (the node's and the hub's) re-checks them in a `case.filed`
+// payload: one set of rules for both (storage/FORMAT.md, "Event kinds").
+Result<void> read_filing_fields(const json& j, FilingRequest& req) {
   // The service a beneficiary picks routes the case and gives it a default
   // type; without a service, the type is required.
   auto service = optional_string(j, "", "service", 64);
@@ -378,6 +362,38 @@ Result<FilingRequest> parse_filing_request(std::string_view body) {
   }
   req.channel = *channel;
 
+  return {};
+}
+
+}  // namespace
+
+Result<FilingRequest> parse_filing_request(std::string_view body) {
+  if (body.size() > kRequestBodyMax) {
+    return std::unexpected(
+        Error{413, "body_too_large",
+              "the request body is over " + std::to_string(kRequestBodyMax / 1024) + " KiB", ""});
+  }
+  if (auto bad = invalid_utf8_offset(body)) {
+    std::string field = field_path_at(body, *bad);
+    return std::unexpected(Error::bad_request("invalid_utf8",
+                                              "the body is not valid UTF-8 (byte " +
+                                                  std::to_string(*bad) + ")" +
+                                                  (field.empty() ? "" : " in " + field),
+                                              field));
+  }
+  json j = json::parse(body.begin(), body.end(), nullptr, false);
+  if (j.is_discarded())
+    return std::unexpected(Error::bad_request("malformed_json", "the body is not valid JSON"));
+  if (!j.is_object())
+    return std::unexpected(Error::bad_request("malformed_json", "the body must be a JSON object"));
+  if (auto r = reject_unknown(j, "",
+                              {"type", "subject", "description", "channel", "beneficiary",
+                               "service", "contact_preference", "confidential"});
+      !r) {
+    return std::unexpected(r.error());
+  }
+  FilingRequest req;
+  if (auto r = read_filing_fields(j, req); !r) return std::unexpected(r.error());
   auto b = j.find("beneficiary");
   if (b == j.end() || b->is_null()) {
     return std::unexpected(
@@ -390,7 +406,7 @@ Result<FilingRequest> parse_filing_request(std::string_view body) {
   const std::string bp = "beneficiary.";
   if (auto r = reject_unknown(*b, bp, {"name", "phone", "email", "national_id"}); !r)
     return std::unexpected(r.error());
-  auto name = text_field(*b, bp, "name", 2, 120, false);
+  auto name = read_beneficiary_name(*b);
   if (!name) return std::unexpected(name.error());
   req.beneficiary.name = *name;
 
@@ -937,9 +953,12 @@ Result<json> fold_case_event(const json& state, const crypto::Event& event, cons
       return malformed("lacks beneficiary");
     }
     const json& beneficiary = payload["beneficiary"];
-    if (!beneficiary.contains("name") || !beneficiary["name"].is_string()) {
-      return malformed("lacks beneficiary.name");
-    }
+    // The rules the API applied when the owner took the filing.
+    FilingRequest fields;
+    if (auto r = read_filing_fields(payload, fields); !r)
+      return malformed("has an invalid " + r.error().field + ": " + r.error().message);
+    if (auto r = read_beneficiary_name(beneficiary); !r)
+      return malformed("has an invalid " + r.error().field + ": " + r.error().message);
     if (!is_case_type(payload["type"].get<std::string>())) return malformed("has an unknown type");
     if (!is_channel(payload["channel"].get<std::string>()))
       return malformed("has an unknown channel");

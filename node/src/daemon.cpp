@@ -116,9 +116,12 @@ class StoreSink final : public federation::EventSink {
             done({Status::kStored, (*r)["cursor"].get<std::uint64_t>(), {}});
             return;
           }
-          Status status = r.error().code == "gap"    ? Status::kGap
-                          : r.error().code == "fork" ? Status::kFork
-                                                     : Status::kUnavailable;
+          const std::string& code = r.error().code;
+          Status status = code == "gap"           ? Status::kGap
+                          : code == "fork"        ? Status::kFork
+                          : code == "refused"     ? Status::kRefused
+                          : code == "unsupported" ? Status::kUnsupported
+                                                  : Status::kUnavailable;
           done({status, cursor(origin), r.error().message});
         });
   }
@@ -486,13 +489,28 @@ int run_daemon(const DaemonConfig& config) {
   auto federation_status = [&]() -> json {
     if (uplink) {
       auto s = uplink->status();
-      return json{{"hub", config.hub_endpoint},
-                  {"streaming", s.streaming},
-                  {"halted", s.halted},
-                  {"acked", s.acked},
-                  {"last_error", s.last_error}};
+      json out{{"hub", config.hub_endpoint},
+               {"streaming", s.streaming},
+               {"halted", s.halted},
+               {"acked", s.acked},
+               {"last_error", s.last_error}};
+      // Backing off after a NACK (federation/PROTOCOL.md, "Back-off").
+      if (!s.refused.empty()) {
+        out["refused"] = s.refused;
+        out["refusal"] = s.refusal;
+        out["retries"] = s.retries;
+        out["retry_in_ms"] = s.retry_in_ms;
+      }
+      return out;
     }
-    if (router) return json{{"listen", config.federation_listen}};
+    if (router) {
+      json refusals = json::object();
+      for (const auto& [code, r] : router->status().refusals) {
+        refusals[code] = json{
+            {"reason", r.reason}, {"message", r.message}, {"cursor", r.cursor}, {"count", r.count}};
+      }
+      return json{{"listen", config.federation_listen}, {"refusals", refusals}};
+    }
     return json{{"hub", nullptr}};
   };
   HttpApi api(**store, writer, clock, federation_status);

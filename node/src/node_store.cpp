@@ -68,6 +68,10 @@ std::optional<federation::EnrolledNode> parse_enrolled(std::string_view value) {
     if (!curve || !sign) return std::nullopt;
     node.curve_public = *curve;
     node.sign_public = *sign;
+    // The keys the node signed with before rotations (FORMAT.md, `enrolled`).
+    auto retired = parse_retired_keys(j.contains("previous") ? j["previous"] : json());
+    if (!retired) return std::nullopt;
+    node.retired = std::move(*retired);
   } catch (const json::exception&) {
     return std::nullopt;
   }
@@ -129,7 +133,12 @@ Result<void> NodeStore::apply(storage::WriteTxn& txn, std::string_view stream, s
     return std::unexpected(Error::internal("event " + std::string(stream) + "#" +
                                            std::to_string(seq) +
                                            " does not decode: " + event.error().message));
-  if (!event->kind.starts_with("case.")) return {};  // kinds without a case view (yet)
+  // A kind this build does not know is refused, not skipped: a view folded
+  // without it would disagree with the log (storage/FORMAT.md, "Event kinds").
+  if (!event->kind.starts_with("case.")) {
+    return std::unexpected(
+        Error::bad_request("unknown_event", "no fold for event kind " + event->kind));
+  }
   json payload = json::parse(event->payload, nullptr, false);
   if (payload.is_discarded() || !payload.is_object() || !payload.contains("tracking_number") ||
       !payload["tracking_number"].is_string()) {
@@ -775,11 +784,16 @@ Result<std::uint64_t> NodeStore::store_remote(storage::WriteTxn& txn, std::strin
   for (std::size_t i = plan->first_new; i < batch.size(); ++i) {
     auto appended = log_.append(txn, origin, new_head + 1, batch[i]);
     if (!appended) {
-      if (appended.error().code == storage::ErrorCode::kMapFull)
+      // The fold's refusal is the event's (federation NACK `refused`, or
+      // `unsupported` for a kind this hub does not know); anything else is
+      // the store's and may pass (`unavailable`).
+      if (!fold_error_ || appended.error().code == storage::ErrorCode::kMapFull)
         return std::unexpected(from_storage(appended.error()));
-      return std::unexpected(Error::conflict("refused", "event " + std::to_string(new_head + 1) +
-                                                            " of " + std::string(origin) + ": " +
-                                                            appended.error().message));
+      const bool unknown = fold_error_->code == "unknown_event";
+      return std::unexpected(Error::conflict(unknown ? "unsupported" : "refused",
+                                             "event " + std::to_string(new_head + 1) + " of " +
+                                                 std::string(origin) + " (" + fold_error_->code +
+                                                 "): " + fold_error_->message));
     }
     ++new_head;
   }
@@ -840,20 +854,24 @@ Result<void> NodeStore::enroll(const federation::EnrolledNode& node, bool replac
       if (auto r = txn.del(enrolled_by_curve_, key_view(existing->curve_public)); !r)
         return std::unexpected(r.error());
     }
-    // A rotated signing key still verifies the history it signed: the old
-    // key is kept with the last sequence number the hub holds under it.
+    // A rotated signing key still verifies the history it signed. The node
+    // says up to which event each old key signed (its identity.pub, written
+    // by `tawasul rotate-key`): events it signed before the rotation but had
+    // not sent yet verify too. Without that, the old key is kept up to the
+    // last event the hub holds, as an operator's manual rotation implies.
+    auto head = log_.head(txn, node.code);
+    if (!head) return std::unexpected(head.error());
+    std::vector<federation::RetiredKey> retired =
+        existing ? existing->retired : std::vector<federation::RetiredKey>{};
+    if (!node.retired.empty()) {
+      retired = node.retired;
+    } else if (existing && existing->sign_public != node.sign_public) {
+      retired.push_back(federation::RetiredKey{existing->sign_public, *head});
+    }
     json previous = json::array();
-    if (existing) {
-      json old = json::parse(*txn.find(enrolled_, node.code), nullptr, false);
-      if (old.is_object() && old.contains("previous") && old["previous"].is_array()) {
-        previous = old["previous"];
-      }
-      if (existing->sign_public != node.sign_public) {
-        auto head = log_.head(txn, node.code);
-        if (!head) return std::unexpected(head.error());
-        previous.push_back(
-            json{{"sign_public", crypto::to_hex(existing->sign_public)}, {"last_seq", *head}});
-      }
+    for (const auto& k : retired) {
+      previous.push_back(
+          json{{"sign_public", crypto::to_hex(k.sign_public)}, {"last_seq", k.last_seq}});
     }
     json record{{"code", node.code},
                 {"curve_public", federation::z85_encode(node.curve_public)},
@@ -1285,37 +1303,17 @@ Result<VerifyReport> NodeStore::verify() {
     };
     // The key that signed each event: our own, or the enrolled node's — its
     // earlier keys for the events it signed before a rotation.
-    crypto::SignPublicKey current{};
-    std::vector<std::pair<std::uint64_t, crypto::SignPublicKey>> rotated;  // (last_seq, key)
+    federation::EnrolledNode keys;
     if (stream == identity_.code) {
-      current = identity_.sign.public_key;
+      keys.sign_public = identity_.sign.public_key;
+      keys.retired = identity_.retired_sign;
     } else if (auto node = enrolled(*txn, stream)) {
-      current = node->sign_public;
-      json record = json::parse(*txn->find(enrolled_, stream), nullptr, false);
-      if (record.is_object() && record.contains("previous") && record["previous"].is_array()) {
-        for (const auto& p : record["previous"]) {
-          if (!p.is_object() || !p.contains("last_seq") || !p["last_seq"].is_number_unsigned() ||
-              !p.contains("sign_public") || !p["sign_public"].is_string()) {
-            return std::unexpected(
-                Error{1, "fault", "stream " + stream + ": malformed key history", {}});
-          }
-          auto key = crypto::array_from_hex<32>(p["sign_public"].get<std::string>());
-          if (!key)
-            return std::unexpected(
-                Error{1, "fault", "stream " + stream + ": malformed key history", {}});
-          rotated.emplace_back(p["last_seq"].get<std::uint64_t>(), *key);
-        }
-      }
+      keys = *node;
     } else {
       return std::unexpected(
           Error{1, "fault", "stream " + stream + ": no enrolled key to verify it with", {}});
     }
-    auto key_for = [&](std::uint64_t seq) {
-      for (const auto& [last_seq, key] : rotated) {
-        if (seq <= last_seq) return key;
-      }
-      return current;
-    };
+    auto key_for = [&](std::uint64_t seq) { return federation::signing_key_for(keys, seq); };
     crypto::Hash256 prev{};
     std::uint64_t expected = 1;
     std::optional<Error> found;

@@ -1111,3 +1111,124 @@ TEST_CASE("after a node's signing key is rotated at the hub, its earlier events 
   CHECK(report->streams.at("KSU") == 2);
   CHECK(hub.store->by_code("KSU")->sign_public == rotated.sign_public);
 }
+
+// --------------------------------------------------------------------------
+// What the hub's fold refuses (storage/FORMAT.md, "Event kinds")
+// --------------------------------------------------------------------------
+
+namespace {
+
+// KSU's first event, of `kind` with `payload`, signed by hand by its key: what
+// a rogue or newer node could send.
+std::string signed_first_event(const NodeSite& site, const std::string& kind, const json& payload) {
+  crypto::Event event;
+  event.origin = site.id.code;
+  event.seq = 1;
+  event.time_ms = static_cast<std::uint64_t>(kMarch15);
+  event.kind = kind;
+  event.payload = payload.dump();
+  auto envelope = crypto::seal_envelope(event, site.id.sign.secret_key);
+  REQUIRE(envelope.has_value());
+  return *envelope;
+}
+
+}  // namespace
+
+TEST_CASE("the hub checks a replicated filing by the API's rules and refuses a bad one whole",
+          "[store][hub][replication]") {
+  NodeSite ksu("KSU");
+  HubSite hub;
+  REQUIRE(hub.store->enroll(enrolled_of(ksu.id), false, kMarch15).has_value());
+  json genuine = file_ok(*ksu.store, sample_request("A genuine case"), kMarch15);
+  auto filed = crypto::decode_envelope(ksu.events()[0]);
+  REQUIRE(filed.has_value());
+  json payload = json::parse(filed->payload);
+
+  SECTION("a string where the API takes true or false") {
+    payload["confidential"] = "yes";
+  }
+  SECTION("a subject the API would refuse as too short") {
+    payload["subject"] = "x";
+  }
+  SECTION("an unknown contact preference") {
+    payload["contact_preference"] = 7;
+  }
+  SECTION("a beneficiary name that is no text") {
+    payload["beneficiary"]["name"] = json::array({1, 2});
+  }
+  auto refused = hub.store_remote("KSU", {signed_first_event(ksu, node::kCaseFiled, payload)});
+  REQUIRE_FALSE(refused.has_value());
+  INFO(refused.error().message);
+  CHECK(refused.error().code == "refused");
+  CHECK(refused.error().message.find("malformed_event") != std::string::npos);
+  CHECK(hub.head("KSU") == 0);
+  CHECK(hub.cases() == 0);
+  // The genuine event is then taken as ever.
+  REQUIRE(hub.store_remote("KSU", ksu.events()).has_value());
+  CHECK(hub.cases() == 1);
+}
+
+TEST_CASE("an event of a kind the hub does not know is refused as unsupported, nothing stored",
+          "[store][hub][replication]") {
+  NodeSite ksu("KSU");
+  HubSite hub;
+  REQUIRE(hub.store->enroll(enrolled_of(ksu.id), false, kMarch15).has_value());
+  const std::string kind = GENERATE(std::string("case.reopened"), std::string("node.started"));
+  INFO("kind " << kind);
+  auto refused = hub.store_remote(
+      "KSU", {signed_first_event(ksu, kind, json{{"tracking_number", "KSU-26-0000001-0"}})});
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code == "unsupported");
+  CHECK(hub.head("KSU") == 0);
+  REQUIRE(hub.store->verify().has_value());
+}
+
+TEST_CASE("after rotate_signing_key the backlog signed by the old key and the new events verify",
+          "[store][hub][enroll][rotation]") {
+  // KSU signs events 1..2 with key A; the hub has none of them yet.
+  auto ksu = std::make_unique<NodeSite>("KSU");
+  HubSite hub;
+  REQUIRE(hub.store->enroll(enrolled_of(ksu->id), false, kMarch15).has_value());
+  file_ok(*ksu->store, sample_request("Signed with key A"), kMarch15);
+  file_ok(*ksu->store, sample_request("Also signed with A"), kMarch15 + 1000);
+  const auto key_a = ksu->id.sign.public_key;
+
+  // Stopped, rotated to key B (as `tawasul rotate-key` does), restarted.
+  ksu->store.reset();
+  auto rotated = node::rotate_signing_key(ksu->dir.path(), ksu->id, 2);
+  REQUIRE(rotated.has_value());
+  CHECK(rotated->sign.public_key != key_a);
+  REQUIRE(rotated->retired_sign.size() == 1);
+  CHECK(rotated->retired_sign[0].last_seq == 2);
+  auto reloaded = node::load_identity(ksu->dir.path());
+  REQUIRE(reloaded.has_value());
+  CHECK(reloaded->sign.public_key == rotated->sign.public_key);
+  REQUIRE(reloaded->retired_sign.size() == 1);
+  CHECK(reloaded->retired_sign[0].sign_public == key_a);
+  ksu->id = *reloaded;
+  ksu->store = open_store(ksu->dir.path(), ksu->id);
+  file_ok(*ksu->store, sample_request("Signed with key B"), kMarch15 + 2000);
+  REQUIRE(ksu->store->verify().has_value());  // the node's own chain, both keys
+
+  // The hub re-enrols KSU from its identity.pub, then gets 1..3.
+  auto pub = node::public_identity(ksu->id);
+  auto history = node::parse_retired_keys(pub["retired_sign_keys"]);
+  REQUIRE(history.has_value());
+  federation::EnrolledNode enrolled = enrolled_of(ksu->id);
+  enrolled.retired = *history;
+  REQUIRE(hub.store->enroll(enrolled, true, kMarch15).has_value());
+  auto directory_entry = hub.store->by_code("KSU");
+  REQUIRE(directory_entry.has_value());
+  const auto events = ksu->events();
+  REQUIRE(events.size() == 3);
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    INFO("event " << seq);
+    CHECK(crypto::verify_envelope(events[seq - 1],
+                                  federation::signing_key_for(*directory_entry, seq)));
+  }
+  REQUIRE(hub.store_remote("KSU", events).has_value());
+  auto report = hub.store->verify();
+  INFO((report ? std::string("ok") : report.error().message));
+  REQUIRE(report.has_value());
+  CHECK(report->streams.at("KSU") == 3);
+}
