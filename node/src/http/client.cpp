@@ -1,19 +1,11 @@
 #include "node/http/client.hpp"
 
-// Boost 1.74's Asio uses std::exchange without including <utility>.
-#include <utility>
-
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include "beast.hpp"
 
 namespace tawasul::node::http {
 
 namespace {
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-using tcp = asio::ip::tcp;
+using namespace beast_names;
 
 // The largest answer read (the demo's answers are a few KiB).
 constexpr std::uint64_t kReplyBodyMax = 1024 * 1024;

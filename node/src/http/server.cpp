@@ -1,6 +1,7 @@
-// The HTTP server behind the seam (node/http/server.hpp): the only file that
-// names Boost.Beast. One Connection per socket, all its steps on its own
-// strand; a deadline on every wait (idle, headers, body, write, linger).
+// The HTTP server behind the seam (node/http/server.hpp); with client.cpp
+// the only code that names Boost.Beast. One Connection per socket, all its
+// steps on its own strand; a deadline on every wait (idle, headers, body,
+// write, linger).
 #include "node/http/server.hpp"
 
 #include <algorithm>
@@ -13,20 +14,14 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
+#include "beast.hpp"
 #include "node/bounded_pool.hpp"
 
 namespace tawasul::node::http {
 
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-using tcp = asio::ip::tcp;
+using namespace beast_names;
 using Message = bhttp::request<bhttp::string_body>;
 
 // Room in a connection's input buffer beyond the header limit: the first

@@ -1,7 +1,8 @@
 // The project's own HTTP request and response: the seam between the handlers
-// and the server library (node/src/http/server.cpp is the only file that
-// names Boost.Beast). Member names follow the ones the handlers were first
-// written against, so a handler reads the same on either side of the seam.
+// and the server library (only node/src/http/ names Boost.Beast: server.cpp,
+// and the demo's small client.cpp). Member names follow the ones the
+// handlers were first written against, so a handler reads the same on
+// either side of the seam.
 #pragma once
 
 #include <algorithm>
