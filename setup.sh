@@ -17,7 +17,7 @@ esac
 packages=(
   g++ cmake make pkg-config
   libzmq3-dev cppzmq-dev liblmdb-dev lmdb-utils libsodium-dev
-  libboost-program-options-dev catch2 libcpp-httplib-dev nlohmann-json3-dev libicu-dev
+  libboost-program-options-dev libboost-dev catch2 libcpp-httplib-dev nlohmann-json3-dev libicu-dev
   curl clang-format
 )
 missing=()
