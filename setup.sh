@@ -3,7 +3,8 @@
 # then starts the demo federation or runs the whole test suite.
 #
 #   ./setup.sh demo    install, build, start a hub and two nodes on loopback
-#   ./setup.sh test    install, build, run every test (also with ASan+UBSan);
+#   ./setup.sh test    install, build, run every test (also with ASan+UBSan),
+#                      and the concurrency tests under ThreadSanitizer;
 #                      TAWASUL_TEST_FUZZ=1 also fuzzes each decoder briefly
 #   ./setup.sh build   install and build only
 set -euo pipefail
@@ -71,5 +72,9 @@ case "$mode" in
       ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --test-dir build-fuzz --output-on-failure -j "$jobs" -L fuzz
     fi
+    echo "== concurrency tests again, built with ThreadSanitizer (tests tagged [concurrency])"
+    build_targets build-tsan tsan_node -DTAWASUL_TSAN=ON
+    TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
+      ctest --test-dir build-tsan --output-on-failure -j "$jobs"
     ;;
 esac
