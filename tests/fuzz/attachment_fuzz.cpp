@@ -53,7 +53,7 @@ void check_disposition(const std::string& name, std::string_view media_type) {
   FUZZ_CHECK(header.starts_with(kOpen));
   const auto close = header.find('"', kOpen.size());
   FUZZ_CHECK(close != std::string::npos);
-  FUZZ_CHECK(header.compare(close, 19, "\"; filename*=UTF-8''") == 0);
+  FUZZ_CHECK(header.compare(close, 20, "\"; filename*=UTF-8''") == 0);
   FUZZ_CHECK(header.find_first_of("\"\\", close + 1) == std::string::npos);
 }
 
