@@ -565,7 +565,7 @@ struct World {
 // ===========================================================================
 
 TEST_CASE("an enrolled node's uplink streams its whole chain and the hub acknowledges it",
-          "[router][uplink]") {
+          "[concurrency][router][uplink]") {
   const bool async_done = GENERATE(false, true);
   INFO("sink calls done " << (async_done ? "from another thread" : "synchronously"));
   World w(async_done);
@@ -645,7 +645,7 @@ TEST_CASE("a client with an unenrolled CURVE key never reaches the router", "[ro
 }
 
 TEST_CASE("a forged event (bad signature) is refused with NACK bad_signature and changes nothing",
-          "[router]") {
+          "[concurrency][router]") {
   World w;
   REQUIRE(w.crypto_ok);
   w.enroll_all();
@@ -757,7 +757,7 @@ TEST_CASE("a malformed or empty EVENTS message is refused with NACK malformed", 
   CHECK(w.sink.size("KSU") == 0);
 }
 
-TEST_CASE("a replayed batch is acknowledged without change", "[router]") {
+TEST_CASE("a replayed batch is acknowledged without change", "[concurrency][router]") {
   const bool async_done = GENERATE(false, true);
   World w(async_done);
   REQUIRE(w.crypto_ok);
@@ -891,7 +891,8 @@ TEST_CASE("messages of an unknown version or type are refused as unsupported, ot
   CHECK(ksu.expect_cursor(MessageType::kWelcome) == 0);
 }
 
-TEST_CASE("the uplink resumes from the hub's cursor after the hub restarts", "[router][uplink]") {
+TEST_CASE("the uplink resumes from the hub's cursor after the hub restarts",
+          "[concurrency][router][uplink]") {
   World w;
   REQUIRE(w.crypto_ok);
   w.enroll_all();
@@ -1019,7 +1020,7 @@ TEST_CASE("the uplink halts on a fork NACK", "[router][uplink]") {
   CHECK(w.sink.chain("KSU") == hub_chain);
 }
 
-TEST_CASE("the uplink retries when the hub cannot store", "[router][uplink]") {
+TEST_CASE("the uplink retries when the hub cannot store", "[concurrency][router][uplink]") {
   const bool async_done = GENERATE(false, true);
   World w(async_done);
   REQUIRE(w.crypto_ok);
@@ -1043,7 +1044,8 @@ TEST_CASE("the uplink retries when the hub cannot store", "[router][uplink]") {
   CHECK(calls[0].outcome.status == StoreOutcome::Status::kUnavailable);
 }
 
-TEST_CASE("a node removed from the directory after connecting is refused", "[router]") {
+TEST_CASE("a node removed from the directory after connecting is refused",
+          "[concurrency][router]") {
   World w;
   REQUIRE(w.crypto_ok);
   w.enroll_all();
@@ -1185,7 +1187,8 @@ TEST_CASE("the ZAP handler refuses when the key directory fails", "[zap]") {
   req.close();
 }
 
-TEST_CASE("a second hub in the same context cannot start while the first runs", "[router][zap]") {
+TEST_CASE("a second hub in the same context cannot start while the first runs",
+          "[concurrency][router][zap]") {
   World w;
   REQUIRE(w.crypto_ok);
   w.enroll_all();
@@ -1287,7 +1290,7 @@ TEST_CASE("a hub without a national calendar sends none", "[router][calendar]") 
 }
 
 TEST_CASE("the uplink hands the hub's calendar to its receiver, also after a hub restart",
-          "[router][uplink][calendar]") {
+          "[concurrency][router][uplink][calendar]") {
   World w;
   REQUIRE(w.crypto_ok);
   w.enroll_all();

@@ -828,7 +828,7 @@ TEST_CASE("asking the beneficiary stops the SLA clock — their reply restarts i
 // The writer
 // --------------------------------------------------------------------------
 
-TEST_CASE("the writer commits commands from many threads in groups", "[writer]") {
+TEST_CASE("the writer commits commands from many threads in groups", "[concurrency][writer]") {
   NodeSite site;
   node::Writer writer(site.store->env());
   writer.start();
@@ -898,7 +898,8 @@ TEST_CASE("the writer commits commands from many threads in groups", "[writer]")
   CHECK(site.store->verify().has_value());
 }
 
-TEST_CASE("a failing command rolls back alone and the rest of its batch commits", "[writer]") {
+TEST_CASE("a failing command rolls back alone and the rest of its batch commits",
+          "[concurrency][writer]") {
   NodeSite site;
   auto dbi = site.store->env().dbi("writer_test");
   REQUIRE(dbi.has_value());
@@ -963,7 +964,7 @@ TEST_CASE("a failing command rolls back alone and the rest of its batch commits"
   CHECK_FALSE(txn->find(*dbi, "bad").has_value());
 }
 
-TEST_CASE("a failing file_case in a batch leaves no trace", "[writer]") {
+TEST_CASE("a failing file_case in a batch leaves no trace", "[concurrency][writer]") {
   NodeSite site;
   node::Writer writer(site.store->env());
   writer.start();
@@ -992,7 +993,8 @@ TEST_CASE("a failing file_case in a batch leaves no trace", "[writer]") {
   CHECK(site.store->verify().has_value());
 }
 
-TEST_CASE("stop() finishes queued commands, then submit answers 503 at once", "[writer]") {
+TEST_CASE("stop() finishes queued commands, then submit answers 503 at once",
+          "[concurrency][writer]") {
   NodeSite site;
   node::Writer writer(site.store->env());
   writer.start();
@@ -1044,7 +1046,7 @@ TEST_CASE("stop() finishes queued commands, then submit answers 503 at once", "[
   CHECK(stats->cases == kQueued);
 }
 
-TEST_CASE("a writer that was never started refuses at once", "[writer]") {
+TEST_CASE("a writer that was never started refuses at once", "[concurrency][writer]") {
   NodeSite site;
   node::Writer writer(site.store->env());
   auto r = writer.execute([](storage::WriteTxn&) -> node::Result<json> { return json(1); });
@@ -1053,7 +1055,7 @@ TEST_CASE("a writer that was never started refuses at once", "[writer]") {
   CHECK(writer.batches_committed() == 0);
 }
 
-TEST_CASE("a full queue answers 503 overloaded", "[writer]") {
+TEST_CASE("a full queue answers 503 overloaded", "[concurrency][writer]") {
   NodeSite site;
   node::Writer writer(site.store->env(), 1024, 2);
   writer.start();
