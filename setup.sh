@@ -63,8 +63,9 @@ case "$mode" in
     build build-asan -DTAWASUL_SANITIZE=ON
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --test-dir build-asan --output-on-failure -j "$jobs"
-    # Off until the two known findings are fixed (tests/fuzz/README.md,
-    # "Known findings"): TAWASUL_TEST_FUZZ=1 ./setup.sh test.
+    # Off by default for now: the clang build of every library it needs has
+    # not yet been measured on an idle 2-core CI machine against the 45-minute
+    # budget (tests/fuzz/README.md). TAWASUL_TEST_FUZZ=1 ./setup.sh test.
     if [ "${TAWASUL_TEST_FUZZ:-0}" = 1 ]; then
       echo "== fuzzing each decoder for a few seconds (libFuzzer, clang-16; tests/fuzz/README.md)"
       build_targets build-fuzz fuzz_targets \

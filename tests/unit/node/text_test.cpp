@@ -15,6 +15,7 @@
 
 #include "node/background_loop.hpp"
 #include "node/cases.hpp"
+#include "node/error.hpp"
 #include "node/notifier.hpp"
 #include "node/outbox.hpp"
 #include "node/text.hpp"
@@ -74,6 +75,11 @@ TEST_CASE("cuts and masks keep whole code points", "[text]") {
   CHECK(node::valid_utf8(node::mask_address("\xD9\x85\xD8@x.y")));  // broken input too
   // And the serialisation never throws, whatever the bytes.
   CHECK(node::dump_text(json("a\xC3")) == "\"a\xEF\xBF\xBD\"");
+  // Nor does an error that quotes broken input (found by fuzz_org_tree):
+  // even a strict dump() of it.
+  const auto quoted = node::Error::bad_request("bad", "unit 'x\xD9' is unknown", "units[\xFF]");
+  CHECK_NOTHROW(quoted.to_json().dump());
+  CHECK(node::valid_utf8(quoted.to_json()["error"]["message"].get<std::string>()));
 }
 
 TEST_CASE("Arabic and IDN e-mail addresses are accepted like any other", "[text][cases]") {
