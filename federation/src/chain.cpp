@@ -6,6 +6,13 @@
 
 namespace tawasul::federation {
 
+const crypto::SignPublicKey& signing_key_for(const EnrolledNode& node, std::uint64_t seq) {
+  for (const auto& key : node.retired) {
+    if (seq <= key.last_seq) return key.sign_public;
+  }
+  return node.sign_public;
+}
+
 std::expected<BatchPlan, StoreOutcome> plan_batch(
     const ChainHead& head, std::span<const std::string> batch,
     const std::function<std::optional<std::string_view>(std::uint64_t)>& stored) {

@@ -40,9 +40,11 @@ std::expected<std::string, std::string> HubRouter::start() {
       return std::unexpected(
           "this libzmq cannot enforce the ZAP domain; refusing to run unguarded");
     }
-    s.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kBatchBytesMax + 64 * 1024));
+    // One frame is at most a message's bound; a peer's queue a few messages
+    // (PROTOCOL.md, "Memory").
+    s.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kMessageBytesMax));
     s.set(zmq::sockopt::sndhwm, 10000);
-    s.set(zmq::sockopt::rcvhwm, 10000);
+    s.set(zmq::sockopt::rcvhwm, kPeerQueueMessages);
     s.bind(options_.bind_endpoint);
     std::string endpoint = s.get(zmq::sockopt::last_endpoint);
     thread_ = std::thread([this] { run(); });
@@ -63,7 +65,20 @@ void HubRouter::stop() {
 
 void HubRouter::post(Reply reply) {
   std::lock_guard lock(replies_mutex_);
+  if (replies_.size() >= kRepliesMax) {
+    log_("warn", "federation: reply dropped (too many waiting); the node will handshake again");
+    return;
+  }
   replies_.push_back(std::move(reply));
+}
+
+HubStatus HubRouter::status() const {
+  HubStatus s;
+  std::lock_guard lock(peers_mutex_);
+  for (const auto& [code, peer] : peers_) {
+    if (peer.refusal) s.refusals[code] = *peer.refusal;
+  }
+  return s;
 }
 
 void HubRouter::send(const Reply& reply) {
@@ -95,8 +110,8 @@ void HubRouter::run() {
       if (zmq::poll(&item, 1, std::chrono::milliseconds(options_.poll_interval_ms)) == 0) continue;
       // Drain what is waiting, boundedly, then look at replies again.
       for (int i = 0; i < 64; ++i) {
-        zmq::multipart_t message;
-        if (!message.recv(*socket_, static_cast<int>(zmq::recv_flags::dontwait))) break;
+        Incoming message;
+        if (!receive(message)) break;
         handle(message);
       }
     } catch (const zmq::error_t& e) {
@@ -106,60 +121,56 @@ void HubRouter::run() {
   }
 }
 
-void HubRouter::handle(zmq::multipart_t& message) {
-  if (message.size() < 2) return;
-  std::string routing_id = message[0].to_string();
+// Reads one message part by part. libzmq hands a multipart message over only
+// once it has all of it, so the rest is there at once; what is beyond the
+// bound is received and let go, never kept.
+bool HubRouter::receive(Incoming& in) {
+  zmq::message_t part;
+  if (!socket_->recv(part, zmq::recv_flags::dontwait)) return false;
+  std::size_t bytes = 0;
+  for (;;) {
+    const bool more = part.more();
+    if (!in.oversize && in.frames.size() < kMessageFramesMax &&
+        bytes + part.size() <= kMessageBytesMax) {
+      bytes += part.size();
+      in.frames.push_back(std::move(part));
+    } else {
+      in.oversize = true;
+    }
+    if (!more) return true;
+    part.rebuild();
+    if (!socket_->recv(part, zmq::recv_flags::none)) return true;
+  }
+}
+
+void HubRouter::handle(Incoming& message) {
+  auto& frames = message.frames;
+  if (frames.size() < 2) return;
+  std::string routing_id = frames[0].to_string();
   // The node code the ZAP handler bound to this connection's key.
-  const char* user_id = zmq_msg_gets(message[1].handle(), "User-Id");
+  const char* user_id = zmq_msg_gets(frames[1].handle(), "User-Id");
   if (user_id == nullptr || *user_id == '\0') {
     log_("error", "federation: message without an authenticated User-Id dropped");
     return;
   }
   std::string code = user_id;
-  auto type = parse_header(message[1].to_string_view());
+  auto type = parse_header(frames[1].to_string_view());
   if (!type) {
     log_("warn", "federation: " + code + ": " + type.error() + "; dropped");
+    // A newer node learns that this hub does not speak it, and backs off.
+    if (unsupported_header(frames[1].to_string_view())) {
+      refused(code, "unsupported", type.error(), 0);
+      post({routing_id, encode_header(MessageType::kNack),
+            encode(Nack{0, "unsupported",
+                        "this hub speaks protocol version " + std::to_string(kProtocolVersion) +
+                            ": " + type.error()})});
+    }
     return;
   }
   switch (*type) {
-    case MessageType::kHello: {
-      auto hello = message.size() == 3 ? parse_hello(message[2].to_string_view())
-                                       : std::unexpected(std::string("HELLO needs one body frame"));
-      if (!hello) {
-        log_("warn", "federation: " + code + ": bad HELLO: " + hello.error());
-        return;
-      }
-      if (hello->code != code) {
-        log_("warn", "federation: key of " + code + " said HELLO as " + hello->code + "; refused");
-        post({routing_id, encode_header(MessageType::kNack),
-              encode(Nack{0, "wrong_origin", "this key is enrolled as " + code})});
-        return;
-      }
-      std::uint64_t cursor = sink_.cursor(code);
-      log_("info", "federation: " + code + " connected (node head " + std::to_string(hello->head) +
-                       ", hub cursor " + std::to_string(cursor) + ")");
-      post({routing_id, encode_header(MessageType::kWelcome), encode(Cursor{cursor})});
-      // After WELCOME, on the same connection: the node sees WELCOME first.
-      if (const auto& calendar = options_.national_calendar) {
-        if (hello->calendar_version < calendar->version) {
-          log_("info", "federation: sending national calendar version " +
-                           std::to_string(calendar->version) + " to " + code + " (it holds " +
-                           std::to_string(hello->calendar_version) + ")");
-          post({routing_id,
-                encode_header(MessageType::kCalendar),
-                encode_calendar_body(*calendar),
-                {calendar->text,
-                 std::string(reinterpret_cast<const char*>(calendar->signature.data()),
-                             calendar->signature.size())}});
-        } else if (hello->calendar_version > calendar->version) {
-          log_("warn", "federation: " + code + " holds national calendar version " +
-                           std::to_string(hello->calendar_version) + ", newer than this hub's " +
-                           std::to_string(calendar->version) +
-                           " (hub store restored from an older backup?); not sent");
-        }
-      }
+    case MessageType::kHello:
+      handle_hello(routing_id, code, message);
       return;
-    }
     case MessageType::kEvents:
       handle_events(routing_id, code, message);
       return;
@@ -169,16 +180,65 @@ void HubRouter::handle(zmq::multipart_t& message) {
   }
 }
 
+void HubRouter::handle_hello(const std::string& routing_id, const std::string& code,
+                             Incoming& message) {
+  auto hello = message.frames.size() == 3 && !message.oversize
+                   ? parse_hello(message.frames[2].to_string_view())
+                   : std::unexpected(std::string("HELLO needs one body frame"));
+  if (!hello) {
+    log_("warn", "federation: " + code + ": bad HELLO: " + hello.error());
+    return;
+  }
+  if (hello->code != code) {
+    log_("warn", "federation: key of " + code + " said HELLO as " + hello->code + "; refused");
+    post({routing_id, encode_header(MessageType::kNack),
+          encode(Nack{0, "wrong_origin", "this key is enrolled as " + code})});
+    return;
+  }
+  std::uint64_t cursor = sink_.cursor(code);
+  log_("info", "federation: " + code + " connected (node head " + std::to_string(hello->head) +
+                   ", hub cursor " + std::to_string(cursor) + ")");
+  post({routing_id, encode_header(MessageType::kWelcome), encode(Cursor{cursor})});
+  // After WELCOME, on the same connection: the node sees WELCOME first.
+  const auto& calendar = options_.national_calendar;
+  if (!calendar) return;
+  if (hello->calendar_version < calendar->version) {
+    log_("info", "federation: sending national calendar version " +
+                     std::to_string(calendar->version) + " to " + code + " (it holds " +
+                     std::to_string(hello->calendar_version) + ")");
+    post({routing_id,
+          encode_header(MessageType::kCalendar),
+          encode_calendar_body(*calendar),
+          {calendar->text, std::string(reinterpret_cast<const char*>(calendar->signature.data()),
+                                       calendar->signature.size())}});
+  } else if (hello->calendar_version > calendar->version) {
+    log_("warn", "federation: " + code + " holds national calendar version " +
+                     std::to_string(hello->calendar_version) + ", newer than this hub's " +
+                     std::to_string(calendar->version) +
+                     " (hub store restored from an older backup?); not sent");
+  }
+}
+
+void HubRouter::refused(const std::string& code, const std::string& reason,
+                        const std::string& message, std::uint64_t cursor) {
+  std::lock_guard lock(peers_mutex_);
+  auto& peer = peers_[code];
+  const std::uint64_t count = peer.refusal ? peer.refusal->count + 1 : 1;
+  peer.refusal = PeerRefusal{reason, message, cursor, count};
+}
+
 void HubRouter::handle_events(const std::string& routing_id, const std::string& code,
-                              zmq::multipart_t& message) {
+                              Incoming& message) {
   auto nack = [&](std::string reason, std::string text) {
     log_("warn", "federation: " + code + ": refused a batch (" + reason + "): " + text);
     post({routing_id, encode_header(MessageType::kNack),
           encode(Nack{sink_.cursor(code), std::move(reason), std::move(text)})});
   };
-  const std::size_t count = message.size() - 2;
-  if (count == 0 || count > kBatchEventsMax) {
-    nack("malformed", "a batch holds 1.." + std::to_string(kBatchEventsMax) + " events");
+  const auto& frames = message.frames;
+  const std::size_t count = frames.size() - 2;
+  if (message.oversize || count == 0 || count > kBatchEventsMax) {
+    nack("malformed", "a batch holds 1.." + std::to_string(kBatchEventsMax) +
+                          " events in at most " + std::to_string(kMessageBytesMax) + " bytes");
     return;
   }
   auto node = directory_.by_code(code);
@@ -188,9 +248,10 @@ void HubRouter::handle_events(const std::string& routing_id, const std::string& 
   }
   std::vector<std::string> batch;
   batch.reserve(count);
-  for (std::size_t i = 2; i < message.size(); ++i) {
-    std::string bytes = message[i].to_string();
-    auto event = crypto::decode_envelope(bytes);
+  std::size_t bytes = 0;
+  for (std::size_t i = 2; i < frames.size(); ++i) {
+    std::string envelope = frames[i].to_string();
+    auto event = crypto::decode_envelope(envelope);
     if (!event) {
       nack("malformed",
            "event " + std::to_string(i - 1) + " of the batch: " + event.error().message);
@@ -201,29 +262,76 @@ void HubRouter::handle_events(const std::string& routing_id, const std::string& 
            "event " + std::to_string(event->seq) + " claims origin " + event->origin);
       return;
     }
-    if (!crypto::verify_envelope(bytes, node->sign_public)) {
+    // The key valid for this event: a backlog signed before a key rotation
+    // still verifies under the key that signed it (storage/FORMAT.md).
+    if (!crypto::verify_envelope(envelope, signing_key_for(*node, event->seq))) {
       nack("bad_signature", "event " + std::to_string(event->seq) + " is not signed by " + code);
       return;
     }
-    batch.push_back(std::move(bytes));
+    bytes += envelope.size();
+    batch.push_back(std::move(envelope));
   }
-  sink_.store(code, std::move(batch), [this, routing_id, code](StoreOutcome outcome) {
-    using Status = StoreOutcome::Status;
-    if (outcome.status == Status::kStored) {
-      const std::uint64_t calendar_version =
-          options_.national_calendar ? options_.national_calendar->version : 0;
-      post({routing_id, encode_header(MessageType::kAck),
-            encode(Cursor{outcome.cursor, calendar_version})});
+  {
+    // What one node may have waiting at the sink (PROTOCOL.md, "Memory").
+    std::lock_guard lock(peers_mutex_);
+    auto& peer = peers_[code];
+    if (peer.batches >= kPeerInFlightBatchesMax || peer.bytes + bytes > kPeerInFlightBytesMax) {
+      peer.refusal = PeerRefusal{"unavailable", "too much in flight", 0,
+                                 peer.refusal ? peer.refusal->count + 1 : 1};
+      post({routing_id, encode_header(MessageType::kNack),
+            encode(Nack{sink_.cursor(code), "unavailable",
+                        "too many batches of this node wait to be stored"})});
       return;
     }
-    std::string reason = outcome.status == Status::kGap    ? "gap"
-                         : outcome.status == Status::kFork ? "fork"
-                                                           : "unavailable";
-    log_(outcome.status == Status::kGap ? "info" : "error",
-         "federation: " + code + ": batch refused (" + reason + "): " + outcome.message);
-    post({routing_id, encode_header(MessageType::kNack),
-          encode(Nack{outcome.cursor, reason, outcome.message})});
+    ++peer.batches;
+    peer.bytes += bytes;
+  }
+  sink_.store(code, std::move(batch), [this, routing_id, code, bytes](StoreOutcome outcome) {
+    stored(routing_id, code, bytes, outcome);
   });
+}
+
+void HubRouter::stored(const std::string& routing_id, const std::string& code, std::size_t bytes,
+                       const StoreOutcome& outcome) {
+  using Status = StoreOutcome::Status;
+  {
+    std::lock_guard lock(peers_mutex_);
+    auto& peer = peers_[code];
+    peer.batches -= std::min<std::size_t>(peer.batches, 1);
+    peer.bytes -= std::min(peer.bytes, bytes);
+    if (outcome.status == Status::kStored) peer.refusal.reset();
+    if (peer.batches == 0 && !peer.refusal) peers_.erase(code);
+  }
+  if (outcome.status == Status::kStored) {
+    const std::uint64_t calendar_version =
+        options_.national_calendar ? options_.national_calendar->version : 0;
+    post({routing_id, encode_header(MessageType::kAck),
+          encode(Cursor{outcome.cursor, calendar_version})});
+    return;
+  }
+  std::string reason;
+  switch (outcome.status) {
+    case Status::kGap:
+      reason = "gap";
+      break;
+    case Status::kFork:
+      reason = "fork";
+      break;
+    case Status::kRefused:
+      reason = "refused";
+      break;
+    case Status::kUnsupported:
+      reason = "unsupported";
+      break;
+    default:
+      reason = "unavailable";
+      break;
+  }
+  log_(outcome.status == Status::kGap ? "info" : "error",
+       "federation: " + code + ": batch refused (" + reason + "): " + outcome.message);
+  if (outcome.status != Status::kGap) refused(code, reason, outcome.message, outcome.cursor);
+  post({routing_id, encode_header(MessageType::kNack),
+        encode(Nack{outcome.cursor, reason, outcome.message})});
 }
 
 }  // namespace tawasul::federation

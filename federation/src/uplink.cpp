@@ -1,10 +1,30 @@
 #include "federation/uplink.hpp"
 
+#include <algorithm>
+#include <random>
 #include <zmq_addon.hpp>
 
 #include "federation/wire.hpp"
 
 namespace tawasul::federation {
+
+namespace {
+// How many gap NACKs at one cursor, with no ACK between, a full window of
+// batches in flight can explain (each stale batch is NACKed once); beyond
+// that the node backs off instead of rewinding at once.
+constexpr std::uint32_t kGapRewindsMax = 8;
+
+bool cured_by_waiting(std::string_view reason) {
+  return reason == "unavailable" || reason == "refused" || reason == "unsupported";
+}
+}  // namespace
+
+std::int64_t backoff_wait_ms(const UplinkOptions& options, std::uint32_t k, double r) {
+  std::int64_t wait = options.backoff_initial_ms;
+  for (std::uint32_t i = 1; i < k && wait < options.backoff_max_ms; ++i) wait *= 2;
+  wait = std::min(wait, options.backoff_max_ms);
+  return wait + static_cast<std::int64_t>(static_cast<double>(wait) * std::clamp(r, 0.0, 1.0) / 4);
+}
 
 Uplink::Uplink(zmq::context_t& context, EventSource& source, UplinkOptions options, Log log,
                const Clock& clock)
@@ -36,6 +56,11 @@ UplinkStatus Uplink::status() const {
   s.sent_upto = sent_upto_;
   std::lock_guard lock(error_mutex_);
   s.last_error = last_error_;
+  s.refused = refused_;
+  s.refusal = refusal_;
+  s.retries = retries_;
+  if (!refused_.empty())
+    s.retry_in_ms = std::max<std::int64_t>(0, retry_at_ms_ - clock_.monotonic_ms());
   return s;
 }
 
@@ -43,11 +68,15 @@ UplinkStatus Uplink::status() const {
 //
 //   handshake --WELCOME(cursor ≤ head)--> streaming
 //   streaming --ACK--> streaming (window slides)
-//   streaming --NACK gap/unavailable, or no ACK within ack_timeout--> handshake
+//   streaming --NACK gap--> streaming (rewound to the NACK's cursor)
+//   streaming --no ACK within ack_timeout--> handshake
+//   streaming --NACK unavailable/refused/unsupported, or gap repeated--> backing off
+//   backing off --the wait is over--> handshake
 //   any --NACK fork/bad_signature/wrong_origin, or WELCOME(cursor > head)--> halted
 //
 // `halted` needs an operator: the histories disagree, and sending more cannot
-// fix that. The node keeps serving locally whatever the uplink's state.
+// fix that. Backing off ends by itself: the hub may be upgraded, its disk
+// freed. The node keeps serving locally whatever the uplink's state.
 void Uplink::run() {
   zmq::socket_t socket(context_, zmq::socket_type::dealer);
   socket.set(zmq::sockopt::linger, 0);
@@ -74,6 +103,13 @@ void Uplink::run() {
   std::uint64_t acked = acked_;
   std::uint64_t sent_upto = 0;
   std::uint64_t calendar_asked = 0;  // the hub's calendar version a HELLO was sent for
+  std::uint32_t failures = 0;        // NACKs since the last progress (PROTOCOL.md, "Back-off")
+  std::uint32_t gap_rewinds = 0;     // gap NACKs at `gap_cursor` since the last progress
+  std::uint64_t gap_cursor = 0;
+  std::int64_t retry_at = 0;
+  std::mt19937_64 generator{std::random_device{}()};
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  auto random = [&] { return options_.random ? options_.random() : uniform(generator); };
 
   auto set_error = [&](std::string message) {
     log_("error", "federation: " + message);
@@ -95,6 +131,34 @@ void Uplink::run() {
     if (m.send(socket, static_cast<int>(zmq::send_flags::dontwait)))
       last_hello_ms = clock_.monotonic_ms();
   };
+  // A NACK resending cannot cure at once: stop streaming, wait, handshake.
+  auto back_off = [&](const Nack& n) {
+    ++failures;
+    const std::int64_t wait = backoff_wait_ms(options_, failures, random());
+    retry_at = clock_.monotonic_ms() + wait;
+    retry_at_ms_ = retry_at;
+    streaming = false;
+    last_hello_ms = 0;
+    log_(n.reason == "unavailable" || n.reason == "gap" ? "warn" : "error",
+         "federation: hub refused events after " + std::to_string(n.cursor) + " (" + n.reason +
+             "): " + n.message + "; try " + std::to_string(failures + 1) + " in " +
+             std::to_string(wait) + " ms");
+    std::lock_guard lock(error_mutex_);
+    refused_ = n.reason;
+    refusal_ = n.message;
+    retries_ = failures;
+  };
+  // An ACK past the cursor the hub refused at: the cause is gone.
+  auto progressed = [&] {
+    gap_rewinds = 0;
+    if (failures == 0) return;
+    log_("info", "federation: the hub accepts our events again");
+    failures = 0;
+    std::lock_guard lock(error_mutex_);
+    refused_.clear();
+    refusal_.clear();
+    retries_ = 0;
+  };
   auto resume_from = [&](std::uint64_t cursor) {
     acked = cursor;
     sent_upto = cursor;
@@ -104,7 +168,8 @@ void Uplink::run() {
 
   while (!stop_) {
     const std::int64_t now = clock_.monotonic_ms();
-    if (!halted_ && !streaming && now - last_hello_ms >= options_.hello_retry_ms) send_hello();
+    if (!halted_ && !streaming && now >= retry_at && now - last_hello_ms >= options_.hello_retry_ms)
+      send_hello();
 
     if (streaming) {
       // Fill the window.
@@ -170,6 +235,8 @@ void Uplink::run() {
       case MessageType::kWelcome: {
         auto c = parse_cursor(reply[1].to_string_view());
         if (!c) break;
+        // A WELCOME for a HELLO sent before a NACK does not cut the wait short.
+        if (clock_.monotonic_ms() < retry_at) break;
         std::uint64_t head = source_.head();
         if (c->cursor > head) {
           halted_ = true;
@@ -188,6 +255,7 @@ void Uplink::run() {
         auto c = parse_cursor(reply[1].to_string_view());
         if (!c || !streaming) break;
         if (c->cursor > acked && c->cursor <= sent_upto) {
+          progressed();
           acked = c->cursor;
           last_progress_ms = clock_.monotonic_ms();
           source_.hub_acknowledged(acked);
@@ -207,14 +275,23 @@ void Uplink::run() {
       case MessageType::kNack: {
         auto n = parse_nack(reply[1].to_string_view());
         if (!n) break;
-        if (n->reason == "gap" || n->reason == "unavailable") {
-          log_("info", "federation: hub asks to resume after " + std::to_string(n->cursor) + " (" +
-                           n->reason + ")");
-          if (n->cursor <= source_.head()) {
+        if (n->reason == "gap") {
+          // NACKs of batches sent before a rewind or a back-off are stale.
+          if (!streaming) break;
+          gap_rewinds = n->cursor == gap_cursor ? gap_rewinds + 1 : 1;
+          gap_cursor = n->cursor;
+          if (gap_rewinds > kGapRewindsMax) {
+            back_off(*n);
+          } else if (n->cursor <= source_.head()) {
+            log_("info", "federation: hub asks to resume after " + std::to_string(n->cursor));
             resume_from(n->cursor);
           } else {
             streaming = false;
           }
+        } else if (cured_by_waiting(n->reason)) {
+          // One back-off per refusal: the NACKs of the rest of the window,
+          // arriving while we wait, add nothing.
+          if (streaming || clock_.monotonic_ms() >= retry_at) back_off(*n);
         } else {
           halted_ = true;
           streaming = false;

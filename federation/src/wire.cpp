@@ -68,6 +68,10 @@ std::expected<MessageType, std::string> parse_header(std::string_view frame) {
   return static_cast<MessageType>(type);
 }
 
+bool unsupported_header(std::string_view frame) {
+  return frame.size() == 2 && !parse_header(frame);
+}
+
 std::string encode(const Hello& m) {
   return json{{"code", m.code},
               {"acked", m.acked},

@@ -202,7 +202,8 @@ Result<json> fold_attachment_added(const json& state, const crypto::Event& event
   if (id.size() != 64 || !is_lower_hex(id) || a["hash"] != id)
     return malformed("has an invalid attachment.id");
   auto name = check_attachment_name(a["name"].get<std::string>());
-  if (!name || *name != a["name"]) return malformed("has an invalid attachment.name");
+  if (!name || *name != a["name"].get<std::string>())
+    return malformed("has an invalid attachment.name");
   if (!is_attachment_media_type(a["media_type"].get<std::string>()))
     return malformed("has an unknown attachment.media_type");
   if (!a.contains("size") || !a["size"].is_number_unsigned() ||

@@ -8,6 +8,7 @@
 #include "node/attachments.hpp"
 #include "node/calendar.hpp"
 #include "node/org_tree.hpp"
+#include "node/text.hpp"
 #include "node/time_util.hpp"
 #include "node/workflow.hpp"
 
@@ -172,8 +173,10 @@ std::optional<std::string> normalize_phone(std::string_view raw) {
   return out;
 }
 
+// Internationalised addresses (RFC 6531: a UTF-8 local part, an Arabic or
+// other IDN domain) are as welcome as ASCII ones; only well-formed UTF-8.
 std::optional<std::string> normalize_email(std::string_view raw) {
-  if (raw.size() > 254) return std::nullopt;
+  if (raw.size() > 254 || !valid_utf8(raw)) return std::nullopt;
   auto at = raw.find('@');
   if (at == std::string_view::npos || at == 0 || at > 64 ||
       raw.find('@', at + 1) != std::string_view::npos) {
@@ -298,75 +301,16 @@ bool is_channel(std::string_view channel) {
   return std::find(kChannels.begin(), kChannels.end(), channel) != kChannels.end();
 }
 
-std::optional<std::size_t> invalid_utf8_offset(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return i;
-    }
-    for (std::size_t k = 1; k <= n; ++k) {
-      if (i + k >= s.size()) return i;
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return i;
-      cp = cp << 6 | (cc & 0x3F);
-    }
-    // Overlong forms, surrogates and code points beyond Unicode are invalid.
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
-      return i;
-    }
-    i += n + 1;
-  }
-  return std::nullopt;
+namespace {
+
+Result<std::string> read_beneficiary_name(const json& beneficiary) {
+  return text_field(beneficiary, "beneficiary.", "name", 2, 120, false);
 }
 
-std::size_t utf8_length(std::string_view text) {
-  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
-}
-
-Result<FilingRequest> parse_filing_request(std::string_view body) {
-  if (body.size() > kRequestBodyMax) {
-    return std::unexpected(
-        Error{413, "body_too_large",
-              "the request body is over " + std::to_string(kRequestBodyMax / 1024) + " KiB", ""});
-  }
-  if (auto bad = invalid_utf8_offset(body)) {
-    std::string field = field_path_at(body, *bad);
-    return std::unexpected(Error::bad_request("invalid_utf8",
-                                              "the body is not valid UTF-8 (byte " +
-                                                  std::to_string(*bad) + ")" +
-                                                  (field.empty() ? "" : " in " + field),
-                                              field));
-  }
-  json j = json::parse(body.begin(), body.end(), nullptr, false);
-  if (j.is_discarded())
-    return std::unexpected(Error::bad_request("malformed_json", "the body is not valid JSON"));
-  if (!j.is_object())
-    return std::unexpected(Error::bad_request("malformed_json", "the body must be a JSON object"));
-  if (auto r = reject_unknown(j, "",
-                              {"type", "subject", "description", "channel", "beneficiary",
-                               "service", "contact_preference", "confidential"});
-      !r) {
-    return std::unexpected(r.error());
-  }
-  FilingRequest req;
+// The case fields of a filing, as the API takes them from a request body and
+// every fold (the node's and the hub's) re-checks them in a `case.filed`
+// payload: one set of rules for both (storage/FORMAT.md, "Event kinds").
+Result<void> read_filing_fields(const json& j, FilingRequest& req) {
   // The service a beneficiary picks routes the case and gives it a default
   // type; without a service, the type is required.
   auto service = optional_string(j, "", "service", 64);
@@ -418,6 +362,38 @@ Result<FilingRequest> parse_filing_request(std::string_view body) {
   }
   req.channel = *channel;
 
+  return {};
+}
+
+}  // namespace
+
+Result<FilingRequest> parse_filing_request(std::string_view body) {
+  if (body.size() > kRequestBodyMax) {
+    return std::unexpected(
+        Error{413, "body_too_large",
+              "the request body is over " + std::to_string(kRequestBodyMax / 1024) + " KiB", ""});
+  }
+  if (auto bad = invalid_utf8_offset(body)) {
+    std::string field = field_path_at(body, *bad);
+    return std::unexpected(Error::bad_request("invalid_utf8",
+                                              "the body is not valid UTF-8 (byte " +
+                                                  std::to_string(*bad) + ")" +
+                                                  (field.empty() ? "" : " in " + field),
+                                              field));
+  }
+  json j = json::parse(body.begin(), body.end(), nullptr, false);
+  if (j.is_discarded())
+    return std::unexpected(Error::bad_request("malformed_json", "the body is not valid JSON"));
+  if (!j.is_object())
+    return std::unexpected(Error::bad_request("malformed_json", "the body must be a JSON object"));
+  if (auto r = reject_unknown(j, "",
+                              {"type", "subject", "description", "channel", "beneficiary",
+                               "service", "contact_preference", "confidential"});
+      !r) {
+    return std::unexpected(r.error());
+  }
+  FilingRequest req;
+  if (auto r = read_filing_fields(j, req); !r) return std::unexpected(r.error());
   auto b = j.find("beneficiary");
   if (b == j.end() || b->is_null()) {
     return std::unexpected(
@@ -430,7 +406,7 @@ Result<FilingRequest> parse_filing_request(std::string_view body) {
   const std::string bp = "beneficiary.";
   if (auto r = reject_unknown(*b, bp, {"name", "phone", "email", "national_id"}); !r)
     return std::unexpected(r.error());
-  auto name = text_field(*b, bp, "name", 2, 120, false);
+  auto name = read_beneficiary_name(*b);
   if (!name) return std::unexpected(name.error());
   req.beneficiary.name = *name;
 
@@ -510,7 +486,7 @@ std::optional<std::string> open_contact(const crypto::SealKey& seal_key,
 }
 
 json case_filed_payload(const FilingRequest& request, const std::string& tracking_number,
-                        const crypto::Hash256& access_hash, std::int64_t submitted_ms,
+                        std::string_view access_hash, std::int64_t submitted_ms,
                         std::int64_t due_ms, const crypto::SealKey& seal_key) {
   json beneficiary{{"name", request.beneficiary.name}};
   auto seal = [&](const char* field, const std::optional<std::string>& value) {
@@ -530,7 +506,7 @@ json case_filed_payload(const FilingRequest& request, const std::string& trackin
                {"description", request.description},
                {"channel", request.channel},
                {"beneficiary", beneficiary},
-               {"access_hash", crypto::to_hex(access_hash)},
+               {"access_hash", access_hash},
                {"submitted_at_ms", submitted_ms},
                {"due_at_ms", due_ms}};
   if (!request.filed_by.empty()) payload["filed_by"] = request.filed_by;
@@ -977,9 +953,12 @@ Result<json> fold_case_event(const json& state, const crypto::Event& event, cons
       return malformed("lacks beneficiary");
     }
     const json& beneficiary = payload["beneficiary"];
-    if (!beneficiary.contains("name") || !beneficiary["name"].is_string()) {
-      return malformed("lacks beneficiary.name");
-    }
+    // The rules the API applied when the owner took the filing.
+    FilingRequest fields;
+    if (auto r = read_filing_fields(payload, fields); !r)
+      return malformed("has an invalid " + r.error().field + ": " + r.error().message);
+    if (auto r = read_beneficiary_name(beneficiary); !r)
+      return malformed("has an invalid " + r.error().field + ": " + r.error().message);
     if (!is_case_type(payload["type"].get<std::string>())) return malformed("has an unknown type");
     if (!is_channel(payload["channel"].get<std::string>()))
       return malformed("has an unknown channel");

@@ -32,6 +32,7 @@ Commands:
   run      --config FILE [options]                  serve as a node or hub (role from the data directory)
   enroll   --data HUBDIR --from NODE/identity.pub   admit a node's keys at the hub
            --data HUBDIR --code C --curve-public Z85 --sign-public HEX
+  rotate-key --data DIR                             give a stopped node a new signing key (then enroll --replace at the hub)
   verify   --data DIR                               check every chain and signature in a store
   cases    --data DIR                               list the tracking numbers a store holds
   staff add --data DIR --id ID --name N --unit U --role R (--password-file F | --password-stdin)
@@ -123,6 +124,7 @@ int cmd_enroll(int argc, const char* const* argv) {
   std::string code;
   std::string curve;
   std::string sign;
+  std::vector<federation::RetiredKey> retired;
   po::options_description o("tawasul enroll");
   o.add_options()("data", po::value(&data)->required(), "the hub's data directory")(
       "from", po::value(&from), "the node's identity.pub")(
@@ -149,6 +151,10 @@ int cmd_enroll(int argc, const char* const* argv) {
     code = pub["code"];
     curve = pub["curve_public"];
     sign = pub["sign_public"];
+    // After `tawasul rotate-key`: which events each old key signed.
+    auto history = parse_retired_keys(pub.value("retired_sign_keys", json()));
+    if (!history) throw std::runtime_error(from + ": " + history.error().message);
+    retired = std::move(*history);
   }
   if (code.empty() || curve.empty() || sign.empty()) {
     throw std::runtime_error(
@@ -162,6 +168,7 @@ int cmd_enroll(int argc, const char* const* argv) {
   auto sign_key = crypto::array_from_hex<32>(sign);
   if (!sign_key) throw std::runtime_error("--sign-public must be 64 hex digits");
   node.sign_public = *sign_key;
+  node.retired = std::move(retired);
   auto identity = load_identity(data);
   if (!identity) {
     std::cerr << "tawasul enroll: " << identity.error().message << "\n";
@@ -182,6 +189,48 @@ int cmd_enroll(int argc, const char* const* argv) {
     return 1;
   }
   std::cout << "enrolled " << code << " at hub " << identity->code << "\n";
+  return 0;
+}
+
+// Key rotation of a stopped node (storage/FORMAT.md, "Key history"): the new
+// key signs from the store's head + 1 on; identity.pub then tells the hub.
+int cmd_rotate_key(int argc, const char* const* argv) {
+  std::string data;
+  po::options_description o("tawasul rotate-key");
+  o.add_options()("data", po::value(&data)->required(), "the stopped node's data directory");
+  parse(argc, argv, o, "tawasul rotate-key --data DIR");
+  auto identity = load_identity(data);
+  if (!identity) {
+    std::cerr << "tawasul rotate-key: " << identity.error().message << "\n";
+    return 1;
+  }
+  if (identity->role != Role::kNode) {
+    std::cerr << "tawasul rotate-key: only a sector node's signing key rotates\n";
+    return 1;
+  }
+  std::uint64_t head = 0;
+  {
+    auto store = NodeStore::open(data, *identity);
+    if (!store) {
+      std::cerr << "tawasul rotate-key: " << store.error().message << "\n";
+      return 1;
+    }
+    auto h = (*store)->head(identity->code);
+    if (!h) {
+      std::cerr << "tawasul rotate-key: " << h.error().message << "\n";
+      return 1;
+    }
+    head = *h;
+  }
+  auto rotated = rotate_signing_key(data, std::move(*identity), head);
+  if (!rotated) {
+    std::cerr << "tawasul rotate-key: " << rotated.error().message << "\n";
+    return 1;
+  }
+  std::cout << "rotated the signing key of " << rotated->code << ": the old key signed events 1.."
+            << head << ", the new one signs from " << head + 1 << "\n"
+            << "next: at the hub, run  tawasul enroll --replace --data HUBDIR --from "
+            << (std::filesystem::path(data) / kIdentityPubFile).string() << "\n";
   return 0;
 }
 
@@ -657,6 +706,7 @@ int run_cli(int argc, char** argv) {
     if (command == "run") return run_daemon(parse_run_options(sub_argc, sub_argv));
     if (command == "enroll") return cmd_enroll(sub_argc, sub_argv);
     if (command == "verify") return cmd_verify(sub_argc, sub_argv);
+    if (command == "rotate-key") return cmd_rotate_key(sub_argc, sub_argv);
     if (command == "cases") return cmd_cases(sub_argc, sub_argv);
     if (command == "demo") return run_demo(sub_argc, sub_argv);
     if (command == "staff") return cmd_staff(sub_argc, sub_argv);

@@ -116,9 +116,12 @@ class StoreSink final : public federation::EventSink {
             done({Status::kStored, (*r)["cursor"].get<std::uint64_t>(), {}});
             return;
           }
-          Status status = r.error().code == "gap"    ? Status::kGap
-                          : r.error().code == "fork" ? Status::kFork
-                                                     : Status::kUnavailable;
+          const std::string& code = r.error().code;
+          Status status = code == "gap"           ? Status::kGap
+                          : code == "fork"        ? Status::kFork
+                          : code == "refused"     ? Status::kRefused
+                          : code == "unsupported" ? Status::kUnsupported
+                                                  : Status::kUnavailable;
           done({status, cursor(origin), r.error().message});
         });
   }
@@ -186,6 +189,11 @@ DaemonConfig parse_run_options(int argc, const char* const* argv) {
   std::string data;
   std::string http_listen = "127.0.0.1:8080";
   int http_threads = 32;
+  DaemonConfig defaults;
+  int http_max_connections = defaults.http_max_connections;
+  int http_idle_timeout = defaults.http_idle_timeout_s;
+  int http_header_timeout = defaults.http_header_timeout_s;
+  int http_password_hashes = defaults.http_password_hashes;
   std::string hub;
   std::string hub_key;
   std::string federation_listen = "tcp://127.0.0.1:7700";
@@ -199,7 +207,15 @@ DaemonConfig parse_run_options(int argc, const char* const* argv) {
       "tawasul run options (also accepted in the INI file given by --config)");
   options.add_options()("data", po::value(&data), "data directory (made by `tawasul init`)")(
       "http.listen", po::value(&http_listen), "HTTP address HOST:PORT (port 0: any free port)")(
-      "http.threads", po::value(&http_threads), "HTTP worker threads (1..1024)")(
+      "http.threads", po::value(&http_threads), "HTTP handler threads (1..1024)")(
+      "http.max_connections", po::value(&http_max_connections),
+      "open HTTP connections at most (16..1000000); beyond: 503 and closed")(
+      "http.idle_timeout", po::value(&http_idle_timeout),
+      "seconds an HTTP connection may wait for its next request (1..3600)")(
+      "http.header_timeout", po::value(&http_header_timeout),
+      "seconds a request's line and headers may take to arrive (1..600)")(
+      "http.password_hashes", po::value(&http_password_hashes),
+      "Argon2id hashes at once for sign-ins and registrations (0: one per core; 0..256)")(
       "federation.hub", po::value(&hub),
       "node role: the hub's endpoint, e.g. tcp://127.0.0.1:7700")(
       "federation.hub_key", po::value(&hub_key),
@@ -246,6 +262,18 @@ DaemonConfig parse_run_options(int argc, const char* const* argv) {
   if (http_threads < 1 || http_threads > 1024)
     throw std::runtime_error("http.threads must be 1..1024");
   config.http_threads = http_threads;
+  auto in_range = [](int v, int lo, int hi, const char* name) {
+    if (v < lo || v > hi) {
+      throw std::runtime_error(std::string(name) + " must be " + std::to_string(lo) + ".." +
+                               std::to_string(hi));
+    }
+    return v;
+  };
+  config.http_max_connections =
+      in_range(http_max_connections, 16, 1'000'000, "http.max_connections");
+  config.http_idle_timeout_s = in_range(http_idle_timeout, 1, 3600, "http.idle_timeout");
+  config.http_header_timeout_s = in_range(http_header_timeout, 1, 600, "http.header_timeout");
+  config.http_password_hashes = in_range(http_password_hashes, 0, 256, "http.password_hashes");
   if (!hub.empty()) {
     check_endpoint(hub, "federation.hub");
     // Hex is the form for config files: Z85 may contain '#', which starts an
@@ -343,6 +371,9 @@ int run_daemon(const DaemonConfig& config) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  // Past a file-size limit (LimitFSIZE) a write fails with EFBIG, answered as
+  // a full disk (507), instead of the signal ending the node.
+  ::signal(SIGXFSZ, SIG_IGN);
 
   // Crash tests arm faults here (failpoint.hpp); a value not understood stops
   // the start rather than run with a fault silently not armed.
@@ -483,17 +514,37 @@ int run_daemon(const DaemonConfig& config) {
   auto federation_status = [&]() -> json {
     if (uplink) {
       auto s = uplink->status();
-      return json{{"hub", config.hub_endpoint},
-                  {"streaming", s.streaming},
-                  {"halted", s.halted},
-                  {"acked", s.acked},
-                  {"last_error", s.last_error}};
+      json out{{"hub", config.hub_endpoint},
+               {"streaming", s.streaming},
+               {"halted", s.halted},
+               {"acked", s.acked},
+               {"last_error", s.last_error}};
+      // Backing off after a NACK (federation/PROTOCOL.md, "Back-off").
+      if (!s.refused.empty()) {
+        out["refused"] = s.refused;
+        out["refusal"] = s.refusal;
+        out["retries"] = s.retries;
+        out["retry_in_ms"] = s.retry_in_ms;
+      }
+      return out;
     }
-    if (router) return json{{"listen", config.federation_listen}};
+    if (router) {
+      json refusals = json::object();
+      for (const auto& [code, r] : router->status().refusals) {
+        refusals[code] = json{
+            {"reason", r.reason}, {"message", r.message}, {"cursor", r.cursor}, {"count", r.count}};
+      }
+      return json{{"listen", config.federation_listen}, {"refusals", refusals}};
+    }
     return json{{"hub", nullptr}};
   };
   HttpApi api(**store, writer, clock, federation_status);
-  auto port = api.bind(HttpOptions{config.http_host, config.http_port, config.http_threads});
+  HttpOptions http_options{config.http_host, config.http_port, config.http_threads};
+  http_options.limits.max_connections = static_cast<std::size_t>(config.http_max_connections);
+  http_options.limits.idle_timeout = std::chrono::seconds(config.http_idle_timeout_s);
+  http_options.limits.header_timeout = std::chrono::seconds(config.http_header_timeout_s);
+  http_options.password_hashes = static_cast<std::size_t>(config.http_password_hashes);
+  auto port = api.bind(http_options);
   if (!port) {
     std::cerr << "tawasul: " << port.error().message << "\n";
     if (uplink) uplink->stop();

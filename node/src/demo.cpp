@@ -13,7 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <httplib.h>
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <fstream>
@@ -23,6 +22,7 @@
 #include "federation/wire.hpp"
 #include "node/clock.hpp"
 #include "node/commands.hpp"
+#include "node/http/client.hpp"
 #include "node/identity.hpp"
 #include "node/node_store.hpp"
 #include "node/org_tree.hpp"
@@ -101,9 +101,8 @@ pid_t spawn(const Member& m) {
 }
 
 bool healthy(int port) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_connection_timeout(0, 200000);
-  auto res = client.Get("/api/v1/health");
+  auto res = http::fetch("127.0.0.1", port, "GET", "/api/v1/health", {}, {},
+                         std::chrono::milliseconds(2000));
   return res && res->status == 200;
 }
 
@@ -309,8 +308,8 @@ int run_demo(int argc, const char* const* argv) {
       R"({"type":"inquiry","subject":"موعد صرف المكافأة الشهرية","description":"متى تصرف مكافأة الطلاب لهذا الشهر؟ لم تصلني حتى الآن.","channel":"portal","beneficiary":{"name":"سارة أحمد","phone":"+966501234567"}})";
   std::string sample_lookup;
   {
-    httplib::Client client("127.0.0.1", members[1].http_port);
-    auto res = client.Post("/api/v1/cases", sample, "application/json");
+    auto res = http::fetch("127.0.0.1", members[1].http_port, "POST", "/api/v1/cases", sample,
+                           "application/json");
     if (res && res->status == 201) {
       json receipt = json::parse(res->body);
       sample_lookup = "curl -s " + hub_url + "/api/v1/cases/" +

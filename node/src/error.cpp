@@ -1,5 +1,7 @@
 #include "node/error.hpp"
 
+#include "node/text.hpp"
+
 namespace tawasul::node {
 
 Error Error::bad_request(std::string code, std::string message, std::string field) {
@@ -19,8 +21,10 @@ Error Error::internal(std::string message) {
 }
 
 nlohmann::json Error::to_json() const {
-  nlohmann::json e{{"code", code}, {"message", message}};
-  if (!field.empty()) e["field"] = field;
+  // A refusal may quote the input it refuses, cut or not UTF-8 at all:
+  // made valid here, so no serialisation of an error can throw.
+  nlohmann::json e{{"code", utf8_sanitize(code)}, {"message", utf8_sanitize(message)}};
+  if (!field.empty()) e["field"] = utf8_sanitize(field);
   return nlohmann::json{{"error", e}};
 }
 

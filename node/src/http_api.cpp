@@ -1,7 +1,5 @@
 #include "node/http_api.hpp"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -19,15 +17,13 @@ namespace {
 
 constexpr std::uint64_t kOrgTreeBodyMax = 2 * 1024 * 1024;
 
-// Request bodies are bounded per route, before they are read. cpp-httplib
-// (0.11) has one global limit, checked only against Content-Length; it
-// reads chunked bodies, and bodies without a length (until the peer closes),
-// with no limit at all. So: the global limit is the largest any route takes
-// (an attachment upload, kAttachmentMax), and the pre-routing handler —
-// which 0.11 runs after the headers and before the body (Server::routing) —
-// holds every other route to kRequestBodyMax and refuses what it cannot
-// bound: a Transfer-Encoding, or a body-carrying method without Content-Length.
-bool is_upload(const httplib::Request& req) {
+// Request bodies are bounded per route, before they are read: the server
+// (node/http/server.hpp) holds every body to the largest any route takes (an
+// attachment upload, kAttachmentMax), and the router's head check —
+// body_refusal, run after the headers and before the body — holds every
+// other route to kRequestBodyMax and refuses what it cannot bound: a
+// Transfer-Encoding, or a body-carrying method without Content-Length.
+bool is_upload(const http::Request& req) {
   constexpr std::string_view kPrefix = "/api/v1/cases/";
   constexpr std::string_view kSuffix = "/attachments";
   const std::string_view path = req.path;
@@ -39,7 +35,7 @@ bool is_upload(const httplib::Request& req) {
   return tracking.find('/') == std::string_view::npos;
 }
 
-Error body_too_large(const httplib::Request& req) {
+Error body_too_large(const http::Request& req) {
   if (is_upload(req)) {
     return Error{413, "body_too_large",
                  "the file is over " + std::to_string(kAttachmentMax / (1024 * 1024)) + " MiB", ""};
@@ -48,11 +44,11 @@ Error body_too_large(const httplib::Request& req) {
                "the request body is over " + std::to_string(kRequestBodyMax / 1024) + " KiB", ""};
 }
 
-// Why a request's body is refused before it is read, if it is. `before_body`:
-// the client waits for "100 Continue", so an upload over its limit is
-// refused now too (otherwise cpp-httplib reads and discards it, then says 413,
-// so that a client that sends first and reads after still gets the answer).
-std::optional<Error> body_refusal(const httplib::Request& req, bool before_body) {
+// Why a request's body is refused before it is read, if it is. The refusal
+// closes the connection; the server first drains what the client still
+// sends of a declared body (up to the largest limit), so a client that sends
+// first and reads after still reads the answer.
+std::optional<Error> body_refusal(const http::Request& req) {
   if (req.has_header("Transfer-Encoding")) {
     return Error{411, "length_required",
                  "send the body with a Content-Length; chunked bodies are not accepted", ""};
@@ -71,7 +67,7 @@ std::optional<Error> body_refusal(const httplib::Request& req, bool before_body)
   }
   const std::uint64_t n = std::stoull(length);
   if (is_upload(req)) {
-    if (before_body && n > kAttachmentMax) return body_too_large(req);
+    if (n > kAttachmentMax) return body_too_large(req);
     return std::nullopt;
   }
   // A large organisation's tree (thousands of units) is replaced whole.
@@ -101,7 +97,7 @@ HttpApi::HttpApi(NodeStore& store, Writer& writer, const Clock& clock,
                        (unit.size() > ancestor.size() && unit.starts_with(ancestor) &&
                         unit[ancestor.size()] == '.');
               }),
-      server_(std::make_unique<httplib::Server>()) {
+      password_gate_(std::make_unique<BoundedGate>(core_count(), kPasswordQueue)) {
   routes();
 }
 
@@ -110,82 +106,43 @@ HttpApi::~HttpApi() {
 }
 
 Result<int> HttpApi::bind(const HttpOptions& options) {
-  const int threads = std::max(1, options.threads);
-  server_->new_task_queue = [threads] {
-    return new httplib::ThreadPool(static_cast<std::size_t>(threads));
-  };
-  server_->set_tcp_nodelay(true);
-  server_->set_keep_alive_max_count(10000);
+  const std::size_t hashes = options.password_hashes == 0 ? core_count() : options.password_hashes;
+  password_gate_ = std::make_unique<BoundedGate>(hashes, options.password_queue);
+  http::ServerOptions server;
+  server.host = options.host;
+  server.port = options.port;
+  server.handlers = static_cast<std::size_t>(std::max(1, options.threads));
+  server.limits = options.limits;
   // The largest body any route takes; the others are held to kRequestBodyMax
   // before their body is read (body_refusal, in routes()).
-  server_->set_payload_max_length(kAttachmentMax);
-  server_->set_read_timeout(10, 0);
-  server_->set_write_timeout(10, 0);
-  int port = options.port == 0
-                 ? server_->bind_to_any_port(options.host)
-                 : (server_->bind_to_port(options.host, options.port) ? options.port : -1);
-  if (port <= 0) {
-    return std::unexpected(Error::internal("cannot listen for HTTP on " + options.host + ":" +
-                                           std::to_string(options.port) + " (in use?)"));
-  }
-  return port;
+  server.limits.body_bytes = std::max<std::uint64_t>(kAttachmentMax, kOrgTreeBodyMax);
+  return server_.bind(server);
 }
 
 void HttpApi::start() {
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  server_.start();
 }
 
 void HttpApi::stop() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
+  server_.stop();
 }
 
 void HttpApi::routes() {
-  auto& s = *server_;
+  auto& s = router_;
 
-  // Anything that ends in an error without a body of ours gets the JSON error shape.
-  s.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
-                                                              httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    switch (res.status) {
-      case 404:
-        send_error(res, Error::not_found("no such endpoint"));
-        break;
-      case 413:
-        send_error(res, body_too_large(req));
-        break;
-      default:
-        send_error(res, Error{res.status, "http_error", "the request could not be handled", ""});
-        break;
-    }
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    send_error(res, Error::internal("internal error"));
-  });
-
-  // Bodies are bounded per route before they are read (body_refusal). The
-  // unread body of a refused request is still on the connection: ask the
-  // client to close it.
-  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    auto refused = body_refusal(req, false);
-    if (!refused) return httplib::Server::HandlerResponse::Unhandled;
-    res.set_header("Connection", "close");
-    send_error(res, *refused);
-    return httplib::Server::HandlerResponse::Handled;
-  });
-  s.set_expect_100_continue_handler([](const httplib::Request& req, httplib::Response& res) {
-    auto refused = body_refusal(req, true);
-    if (!refused) return 100;
-    send_error(res, *refused);
-    return refused->status;
+  // 404, 405 and a handler's exception get the JSON error shape from the
+  // router; bodies are bounded per route before they are read.
+  s.set_head_check([](const http::Request& req, bool) -> std::optional<http::Response> {
+    auto refused = body_refusal(req);
+    if (!refused) return std::nullopt;
+    return http::error_response(*refused);
   });
 
   staff_routes();
   beneficiary_routes();
   attachment_routes();
 
-  s.Get("/api/v1/health", [this](const httplib::Request&, httplib::Response& res) {
+  s.Get("/api/v1/health", [this](const http::Request&, http::Response& res) {
     auto stats = store_.stats();
     if (!stats) {
       send_error(res, stats.error());
@@ -205,7 +162,7 @@ void HttpApi::routes() {
     send_json(res, 200, body);
   });
 
-  s.Post("/api/v1/cases", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Post("/api/v1/cases", [this](const http::Request& req, http::Response& res) {
     if (!is_json_content_type(req)) {
       send_error(res, Error{415, "unsupported_media_type",
                             "send the case as JSON (Content-Type: application/json)", ""});
@@ -248,6 +205,11 @@ void HttpApi::routes() {
         request->account_index = store_.beneficiaries().account_index(account->id);
       }
     }
+    // The access code's hash is Argon2id: made here, through the gate that
+    // bounds such work, and not in the serial writer.
+    auto access = password_gate_->run([] { return new_access_secret(); });
+    if (!access) return send_busy(res);
+    request->access = std::move(*access);
     const std::int64_t now = clock_.now_ms();
     // Answered only after the commit that holds the case (invariant 2).
     auto receipt = writer_.execute([this, r = std::move(*request), now](storage::WriteTxn& txn) {
@@ -261,9 +223,10 @@ void HttpApi::routes() {
     send_json(res, 201, *receipt);
   });
 
-  s.Get(R"(/api/v1/cases/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Get(R"(/api/v1/cases/([^/]+))", [this](const http::Request& req, http::Response& res) {
     const std::string tracking = to_upper_ascii(req.matches[1]);
     if (auto bad = tracking_number_error(tracking)) return send_error(res, *bad);
+    if (auto bad = access_code_in_query(req)) return send_error(res, *bad);
     const std::string code = access_code_of(req);
     if (code.empty()) {
       // Staff read through their session, within their unit's subtree.

@@ -2,7 +2,6 @@
 // or staff who may act on the case) and the download (whoever may read the
 // case). The rules are in node/attachments.hpp and node/access.hpp; the
 // endpoints in node/API.md.
-#include <httplib.h>
 
 #include "http_util.hpp"
 #include "node/attachments.hpp"
@@ -21,7 +20,7 @@ std::string lower_ascii(std::string s) {
 
 // The file of an upload: its name and that its declared type is one we
 // take and agrees with what its first bytes say. Every refusal is a 4xx.
-Result<std::string> check_upload(const httplib::Request& req) {
+Result<std::string> check_upload(const http::Request& req) {
   if (!req.has_param("name")) {
     return std::unexpected(Error::bad_request(
         "missing_field", "name (the file name) is required: ?name=report.pdf", "name"));
@@ -56,16 +55,17 @@ Result<std::string> check_upload(const httplib::Request& req) {
 }  // namespace
 
 void HttpApi::attachment_routes() {
-  auto& s = *server_;
+  auto& s = router_;
 
   // Upload: the raw file is the body, its name in ?name=. The beneficiary
   // uploads with the access code (also right after filing: the receipt gives
   // the code, so "upload on filing" is file, then upload); staff with a
   // session, when their role acts on cases and the case is in their scope.
-  s.Post(R"(/api/v1/cases/([^/]+)/attachments)", [this](const httplib::Request& req,
-                                                        httplib::Response& res) {
+  s.Post(R"(/api/v1/cases/([^/]+)/attachments)", [this](const http::Request& req,
+                                                        http::Response& res) {
     const std::string tracking = to_upper_ascii(req.matches[1]);
     if (auto bad = tracking_number_error(tracking)) return send_error(res, *bad);
+    if (auto bad = access_code_in_query(req)) return send_error(res, *bad);
     const std::string code = access_code_of(req);
     std::optional<StaffMember> me;
     const AccessPolicy policy = current_policy();
@@ -116,11 +116,12 @@ void HttpApi::attachment_routes() {
 
   // Download: the readers of GET /cases/{n}. Always a download, never shown
   // inline: files from beneficiaries must not render in the console's origin.
-  s.Get(R"(/api/v1/cases/([^/]+)/attachments/([^/]+))", [this](const httplib::Request& req,
-                                                               httplib::Response& res) {
+  s.Get(R"(/api/v1/cases/([^/]+)/attachments/([^/]+))", [this](const http::Request& req,
+                                                               http::Response& res) {
     const std::string tracking = to_upper_ascii(req.matches[1]);
     if (auto bad = tracking_number_error(tracking)) return send_error(res, *bad);
     const std::string id = lower_ascii(req.matches[2]);
+    if (auto bad = access_code_in_query(req)) return send_error(res, *bad);
     const std::string code = access_code_of(req);
     bool allowed = false;
     if (code.empty()) {

@@ -1,7 +1,6 @@
 // Beneficiary accounts over HTTP: registration, sign-in, and "my cases"
 // (beneficiaries.hpp says what an account may see and why). Endpoints are
 // listed in node/API.md.
-#include <httplib.h>
 
 #include <algorithm>
 
@@ -16,7 +15,7 @@ namespace tawasul::node {
 using nlohmann::json;
 
 std::optional<BeneficiaryAccount> HttpApi::authenticate_beneficiary(
-    const httplib::Request& req) const {
+    const http::Request& req) const {
   std::string token = bearer_token(req);
   if (token.empty()) return std::nullopt;
   auto id = store_.staff().beneficiary_session(token, clock_.now_ms());
@@ -26,27 +25,35 @@ std::optional<BeneficiaryAccount> HttpApi::authenticate_beneficiary(
   return account;
 }
 
-Result<json> HttpApi::beneficiary_case(const httplib::Request& req,
+Result<json> HttpApi::beneficiary_case(const http::Request& req,
                                        const std::string& tracking_number) const {
   const std::string code = access_code_of(req);
   if (code.empty()) {
     if (auto account = authenticate_beneficiary(req))
       return store_.account_case_view(tracking_number, account->id);
   }
-  return store_.lookup_case(tracking_number, code);
+  // The check is Argon2id (tracking.hpp): it waits for the password gate.
+  auto found = password_gate_->run([&] { return store_.lookup_case(tracking_number, code); });
+  if (!found)
+    return std::unexpected(
+        Error::unavailable("busy", "too many look-ups at once; try again in a second"));
+  return std::move(*found);
 }
 
 void HttpApi::beneficiary_routes() {
-  auto& s = *server_;
+  auto& s = router_;
 
   // Registration: name, phone and/or e-mail, password. The account is
   // node-local; its contact data is sealed like a case's.
-  s.Post("/api/v1/beneficiaries", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Post("/api/v1/beneficiaries", [this](const http::Request& req, http::Response& res) {
     auto body = object_body(req);
     if (!body) return send_error(res, body.error());
     auto registration = parse_registration(*body);
     if (!registration) return send_error(res, registration.error());
-    auto hash = crypto::hash_password(registration->password, password_cost_);
+    auto gated = password_gate_->run(
+        [&] { return crypto::hash_password(registration->password, password_cost_); });
+    if (!gated) return send_busy(res);
+    auto hash = std::move(*gated);
     if (!hash) return send_error(res, Error::internal(hash.error().message));
     const std::int64_t now = clock_.now_ms();
     auto added = writer_.execute([this, r = std::move(*registration), h = *hash,
@@ -62,8 +69,7 @@ void HttpApi::beneficiary_routes() {
   // Sign-in with the phone number or e-mail address and the password. The
   // same session machinery as staff: a Bearer token and an HttpOnly cookie;
   // five failures lock the login for a quarter of an hour.
-  s.Post("/api/v1/auth/beneficiary/login", [this](const httplib::Request& req,
-                                                  httplib::Response& res) {
+  s.Post("/api/v1/auth/beneficiary/login", [this](const http::Request& req, http::Response& res) {
     auto body = object_body(req);
     if (!body) return send_error(res, body.error());
     for (const char* field : {"login", "password"}) {
@@ -87,9 +93,11 @@ void HttpApi::beneficiary_routes() {
           res, Error{429, "too_many_attempts", "too many failed sign-ins; try again later", ""});
     }
     auto found = store_.beneficiaries().by_login(login);
-    const bool ok =
-        crypto::verify_password(found ? found->password_hash : dummy_hash(), password) && found &&
-        !found->account.disabled;
+    const auto verified = password_gate_->run([&] {
+      return crypto::verify_password(found ? found->password_hash : dummy_hash(), password);
+    });
+    if (!verified) return send_busy(res);
+    const bool ok = *verified && found && !found->account.disabled;
     if (!ok) {
       if (found) {
         writer_.execute([this, failure_key, now](storage::WriteTxn& txn) -> Result<json> {
@@ -121,7 +129,7 @@ void HttpApi::beneficiary_routes() {
 
   // "My cases": the cases filed while signed in, and those claimed since;
   // the latest first.
-  s.Get("/api/v1/me/cases", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Get("/api/v1/me/cases", [this](const http::Request& req, http::Response& res) {
     auto account = authenticate_beneficiary(req);
     if (!account) return send_error(res, unauthorized());
     auto numbers = store_.cases_of_account(account->id);
@@ -149,7 +157,7 @@ void HttpApi::beneficiary_routes() {
   });
 
   // Claims a case filed without the account: the access code proves it.
-  s.Post("/api/v1/me/cases", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Post("/api/v1/me/cases", [this](const http::Request& req, http::Response& res) {
     auto account = authenticate_beneficiary(req);
     if (!account) return send_error(res, unauthorized());
     auto body = object_body(req);

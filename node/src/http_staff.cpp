@@ -1,7 +1,6 @@
 // Staff and beneficiary actions over HTTP: login, logout, me, staff accounts,
 // lifecycle actions on a case, and the beneficiary's reply and acceptance.
 // Endpoints are listed in node/API.md.
-#include <httplib.h>
 
 #include <map>
 #include <set>
@@ -17,7 +16,7 @@ namespace tawasul::node {
 
 using nlohmann::json;
 
-std::optional<StaffMember> HttpApi::authenticate(const httplib::Request& req) const {
+std::optional<StaffMember> HttpApi::authenticate(const http::Request& req) const {
   std::string token = bearer_token(req);
   if (token.empty()) return std::nullopt;
   return store_.staff().session(token, clock_.now_ms());
@@ -49,9 +48,9 @@ AccessPolicy HttpApi::current_policy() {
 }
 
 void HttpApi::staff_routes() {
-  auto& s = *server_;
+  auto& s = router_;
 
-  s.Post("/api/v1/auth/login", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Post("/api/v1/auth/login", [this](const http::Request& req, http::Response& res) {
     auto body = object_body(req);
     if (!body) return send_error(res, body.error());
     for (const char* field : {"id", "password"}) {
@@ -69,9 +68,11 @@ void HttpApi::staff_routes() {
           res, Error{429, "too_many_attempts", "too many failed sign-ins; try again later", ""});
     }
     auto account = store_.staff().account(id);
-    const bool ok =
-        crypto::verify_password(account ? account->password_hash : dummy_hash(), password) &&
-        account && !account->member.disabled;
+    const auto verified = password_gate_->run([&] {
+      return crypto::verify_password(account ? account->password_hash : dummy_hash(), password);
+    });
+    if (!verified) return send_busy(res);
+    const bool ok = *verified && account && !account->member.disabled;
     if (!ok) {
       // Count the failure only for real accounts; say the same either way.
       if (account) {
@@ -103,7 +104,7 @@ void HttpApi::staff_routes() {
                    {"staff", account->member.to_json()}});
   });
 
-  s.Post("/api/v1/auth/logout", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Post("/api/v1/auth/logout", [this](const http::Request& req, http::Response& res) {
     const std::string token = bearer_token(req);
     if (token.empty() || (!authenticate(req) && !authenticate_beneficiary(req)))
       return send_error(res, unauthorized());
@@ -116,7 +117,7 @@ void HttpApi::staff_routes() {
     res.status = 204;
   });
 
-  s.Get("/api/v1/me", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Get("/api/v1/me", [this](const http::Request& req, http::Response& res) {
     if (auto me = authenticate(req)) {
       json j = me->to_json();
       j["kind"] = "staff";
@@ -127,7 +128,7 @@ void HttpApi::staff_routes() {
     send_error(res, unauthorized());
   });
 
-  s.Post("/api/v1/staff", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Post("/api/v1/staff", [this](const http::Request& req, http::Response& res) {
     auto me = authenticate(req);
     if (!me) return send_error(res, unauthorized());
     if (!me->has(StaffRole::kNodeAdmin)) {
@@ -148,7 +149,10 @@ void HttpApi::staff_routes() {
     }
     const std::string password = (*body)["password"];
     if (auto ok = check_password(password); !ok) return send_error(res, ok.error());
-    auto hash = crypto::hash_password(password, password_cost_);
+    auto gated =
+        password_gate_->run([&] { return crypto::hash_password(password, password_cost_); });
+    if (!gated) return send_busy(res);
+    auto hash = std::move(*gated);
     if (!hash) return send_error(res, Error::internal(hash.error().message));
     const std::int64_t now = clock_.now_ms();
     auto added = writer_.execute(
@@ -162,7 +166,7 @@ void HttpApi::staff_routes() {
 
   // Staff accounts: administrators and auditors list them; a member reads
   // their own record through /api/v1/me.
-  s.Get("/api/v1/staff", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Get("/api/v1/staff", [this](const http::Request& req, http::Response& res) {
     auto me = authenticate(req);
     if (!me) return send_error(res, unauthorized());
     if (!me->has(StaffRole::kNodeAdmin) && !me->has(StaffRole::kAuditor)) {
@@ -179,8 +183,7 @@ void HttpApi::staff_routes() {
   // A node administrator changes a member: name, unit, roles, confidential
   // grant, disabled, password. Only the fields sent change; the result is
   // validated whole. Disabling or a new password ends the member's sessions.
-  s.Patch(R"(/api/v1/staff/([a-z0-9._-]+))", [this](const httplib::Request& req,
-                                                    httplib::Response& res) {
+  s.Patch(R"(/api/v1/staff/([a-z0-9._-]+))", [this](const http::Request& req, http::Response& res) {
     auto me = authenticate(req);
     if (!me) return send_error(res, unauthorized());
     const std::string id = req.matches[1];
@@ -235,7 +238,10 @@ void HttpApi::staff_routes() {
     }
     std::optional<std::string> hash;
     if (password) {
-      auto h = crypto::hash_password(*password, password_cost_);
+      auto gated =
+          password_gate_->run([&] { return crypto::hash_password(*password, password_cost_); });
+      if (!gated) return send_busy(res);
+      auto h = std::move(*gated);
       if (!h) return send_error(res, Error::internal(h.error().message));
       hash = *h;
     }
@@ -252,7 +258,7 @@ void HttpApi::staff_routes() {
 
   // The node's audit log (sign-ins, denials, staff and org changes), the
   // latest `limit` entries: for administrators and auditors.
-  s.Get("/api/v1/audit", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Get("/api/v1/audit", [this](const http::Request& req, http::Response& res) {
     auto me = authenticate(req);
     if (!me) return send_error(res, unauthorized());
     if (!me->has(StaffRole::kNodeAdmin) && !me->has(StaffRole::kAuditor)) {
@@ -275,13 +281,13 @@ void HttpApi::staff_routes() {
 
   // The organisation tree: any signed-in staff member reads it; a node
   // administrator replaces it (validated whole; nothing changes on error).
-  s.Get("/api/v1/org", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Get("/api/v1/org", [this](const http::Request& req, http::Response& res) {
     if (!authenticate(req)) return send_error(res, unauthorized());
     auto tree = store_.org_tree();
     if (!tree) return send_error(res, Error::not_found("no organisation tree is loaded yet"));
     send_json(res, 200, tree->to_json());
   });
-  s.Put("/api/v1/org", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Put("/api/v1/org", [this](const http::Request& req, http::Response& res) {
     auto me = authenticate(req);
     if (!me) return send_error(res, unauthorized());
     if (!me->has(StaffRole::kNodeAdmin)) {
@@ -305,7 +311,7 @@ void HttpApi::staff_routes() {
 
   // The staff queue: cases the member may read, filtered, searched (Arabic
   // folded, text_search.hpp), due soonest first, a page at a time.
-  s.Get("/api/v1/queue", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Get("/api/v1/queue", [this](const http::Request& req, http::Response& res) {
     auto me = authenticate(req);
     if (!me) return send_error(res, unauthorized());
     const AccessPolicy policy = current_policy();
@@ -434,7 +440,7 @@ void HttpApi::staff_routes() {
 
   // A staff member moves a case through its lifecycle.
   s.Post(R"(/api/v1/cases/([^/]+)/actions/([a-z_]+))",
-         [this](const httplib::Request& req, httplib::Response& res) {
+         [this](const http::Request& req, http::Response& res) {
            auto me = authenticate(req);
            if (!me) return send_error(res, unauthorized());
            const std::string tracking = to_upper_ascii(req.matches[1]);
@@ -491,7 +497,7 @@ void HttpApi::staff_routes() {
   // The beneficiary answers the question asked, accepts the answer, or
   // objects to it.
   auto beneficiary_action = [this](CaseAction action, const char* field) {
-    return [this, action, field](const httplib::Request& req, httplib::Response& res) {
+    return [this, action, field](const http::Request& req, http::Response& res) {
       const std::string tracking = to_upper_ascii(req.matches[1]);
       // The code (or the account) first, with the same 404 as a look-up.
       if (auto found = beneficiary_case(req, tracking); !found)

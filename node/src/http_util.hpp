@@ -1,8 +1,6 @@
 // Helpers shared by the HTTP handlers (private to node/src).
 #pragma once
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
@@ -11,24 +9,36 @@
 
 #include "crypto/crypto.hpp"
 #include "node/error.hpp"
+#include "node/http/message.hpp"
 #include "node/tracking.hpp"
 
 namespace tawasul::node {
 
 inline constexpr const char* kJsonContentType = "application/json; charset=utf-8";
 
-inline void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
+inline void send_json(http::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
   // Replace, never throw, should a string ever hold invalid UTF-8.
   res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                   kJsonContentType);
 }
 
-inline void send_error(httplib::Response& res, const Error& e) {
+inline void send_error(http::Response& res, const Error& e) {
+  // Every refusal that passes tells the client when to come back
+  // (DESIGN.md invariant 8): a busy or storage-bound node soon, a full disk
+  // later. A handler that knows better sets its own first.
+  if ((e.status == 503 || e.status == 507) && !res.has_header("Retry-After"))
+    res.set_header("Retry-After", e.status == 507 ? "60" : "5");
   send_json(res, e.status, e.to_json());
 }
 
-inline bool is_json_content_type(const httplib::Request& req) {
+// The answer when the Argon2id gate is full (HttpApi::password_gate).
+inline void send_busy(http::Response& res) {
+  res.set_header("Retry-After", "1");
+  send_error(res, Error{503, "busy", "too many sign-ins at once; try again in a second", ""});
+}
+
+inline bool is_json_content_type(const http::Request& req) {
   std::string type = req.get_header_value("Content-Type");
   std::transform(type.begin(), type.end(), type.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -52,7 +62,7 @@ inline Error forbidden() {
 
 // The session token of a request: a Bearer token (the API), or the HttpOnly
 // cookie (the web pages).
-inline std::string bearer_token(const httplib::Request& req) {
+inline std::string bearer_token(const http::Request& req) {
   std::string auth = req.get_header_value("Authorization");
   if (auth.starts_with("Bearer ")) return auth.substr(7);
   std::string cookies = req.get_header_value("Cookie");
@@ -69,7 +79,7 @@ inline std::string bearer_token(const httplib::Request& req) {
 }
 
 // Parses a JSON object body; an empty body is an empty object.
-inline Result<nlohmann::json> object_body(const httplib::Request& req) {
+inline Result<nlohmann::json> object_body(const http::Request& req) {
   if (req.body.empty()) return nlohmann::json::object();
   if (!is_json_content_type(req)) {
     return std::unexpected(
@@ -97,11 +107,18 @@ inline const std::string& dummy_hash() {
   return hash;
 }
 
-// The access code a beneficiary sends: the X-Access-Code header or ?access_code=.
-inline std::string access_code_of(const httplib::Request& req) {
-  std::string code = req.get_header_value("X-Access-Code");
-  if (code.empty()) code = req.get_param_value("access_code");
-  return code;
+// The access code a beneficiary sends (the X-Access-Code header only).
+inline std::string access_code_of(const http::Request& req) {
+  return req.get_header_value("X-Access-Code");
+}
+
+// Access codes travel only in the X-Access-Code header: a URL ends up in
+// logs, browser history and Referer headers. One in the query is refused.
+inline std::optional<Error> access_code_in_query(const http::Request& req) {
+  if (!req.has_param("access_code")) return std::nullopt;
+  return Error::bad_request("access_code_in_query",
+                            "send the access code in the X-Access-Code header, not in the URL",
+                            "access_code");
 }
 
 // Why `tracking` (upper-cased) is not a tracking number, if it is not: a

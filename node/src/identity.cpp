@@ -104,15 +104,85 @@ Result<Identity> load_identity(const std::filesystem::path& dir) {
   auto seal = crypto::array_from_hex<32>(*seal_hex);
   if (!seal) return std::unexpected(bad("seal_key", seal.error()));
   id.seal_key = *seal;
+  // Optional: present once the node rotated its signing key.
+  if (auto it = values->find("retired_sign"); it != values->end() && !it->second.empty()) {
+    auto retired = parse_retired_keys(nlohmann::json::parse(it->second, nullptr, false));
+    if (!retired) {
+      return std::unexpected(Error::internal((dir / kIdentityKeyFile).string() +
+                                             ": retired_sign: " + retired.error().message));
+    }
+    id.retired_sign = std::move(*retired);
+  }
   return id;
 }
 
+namespace {
+nlohmann::json retired_json(const std::vector<federation::RetiredKey>& keys) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& k : keys)
+    out.push_back({{"sign_public", crypto::to_hex(k.sign_public)}, {"last_seq", k.last_seq}});
+  return out;
+}
+}  // namespace
+
+Result<std::vector<federation::RetiredKey>> parse_retired_keys(const nlohmann::json& keys) {
+  auto malformed = [] {
+    return std::unexpected(Error::bad_request(
+        "invalid_key_history",
+        "retired signing keys must be [{\"sign_public\": HEX, \"last_seq\": N}], ascending"));
+  };
+  std::vector<federation::RetiredKey> out;
+  if (keys.is_null()) return out;
+  if (!keys.is_array()) return malformed();
+  for (const auto& k : keys) {
+    if (!k.is_object() || !k.contains("sign_public") || !k["sign_public"].is_string() ||
+        !k.contains("last_seq") || !k["last_seq"].is_number_unsigned())
+      return malformed();
+    auto key = crypto::array_from_hex<32>(k["sign_public"].get<std::string>());
+    if (!key) return malformed();
+    const auto last = k["last_seq"].get<std::uint64_t>();
+    if (!out.empty() && last < out.back().last_seq) return malformed();
+    out.push_back(federation::RetiredKey{*key, last});
+  }
+  return out;
+}
+
+Result<Identity> rotate_signing_key(const std::filesystem::path& dir, Identity identity,
+                                    std::uint64_t own_head) {
+  if (!identity.retired_sign.empty() && own_head < identity.retired_sign.back().last_seq) {
+    return std::unexpected(Error::conflict(
+        "behind_history", "the store's head is behind the last rotation; wrong data directory?"));
+  }
+  identity.retired_sign.push_back(federation::RetiredKey{identity.sign.public_key, own_head});
+  identity.sign = crypto::SigningKeyPair::generate();
+  crypto::KeyValues values{
+      {"version", "1"},
+      {"code", identity.code},
+      {"role", role_name(identity.role)},
+      {"sign_secret", crypto::to_hex(identity.sign.secret_key)},
+      {"curve_secret", crypto::to_hex(identity.curve.secret_key)},
+      {"seal_key", crypto::to_hex(identity.seal_key)},
+      {"retired_sign", retired_json(identity.retired_sign).dump()},
+  };
+  auto written = crypto::write_secret_file(
+      dir / kIdentityKeyFile, values,
+      "Tawasul node identity: secret keys. Keep this file mode 0600 and back it up safely.", true);
+  if (!written) return std::unexpected(Error::internal(written.error().message));
+  auto pub =
+      crypto::write_public_file(dir / kIdentityPubFile, public_identity(identity).dump(2) + "\n");
+  if (!pub) return std::unexpected(Error::internal(pub.error().message));
+  return identity;
+}
+
 nlohmann::json public_identity(const Identity& identity) {
-  return nlohmann::json{{"code", identity.code},
-                        {"role", role_name(identity.role)},
-                        {"sign_public", crypto::to_hex(identity.sign.public_key)},
-                        {"curve_public", federation::z85_encode(identity.curve.public_key)},
-                        {"curve_public_hex", crypto::to_hex(identity.curve.public_key)}};
+  nlohmann::json pub{{"code", identity.code},
+                     {"role", role_name(identity.role)},
+                     {"sign_public", crypto::to_hex(identity.sign.public_key)},
+                     {"curve_public", federation::z85_encode(identity.curve.public_key)},
+                     {"curve_public_hex", crypto::to_hex(identity.curve.public_key)}};
+  if (!identity.retired_sign.empty())
+    pub["retired_sign_keys"] = retired_json(identity.retired_sign);
+  return pub;
 }
 
 }  // namespace tawasul::node

@@ -14,7 +14,19 @@ using nlohmann::json;
 
 Error from_storage(const storage::Error& e) {
   if (e.code == storage::ErrorCode::kMapFull) return Error{503, "map_full", e.message, {}};
+  if (e.code == storage::ErrorCode::kNoSpace) {
+    return Error{507,
+                 "insufficient_storage",
+                 "the node's disk is full: nothing was stored; try again later (" + e.message + ")",
+                 {}};
+  }
   return Error{503, "storage", "storage: " + e.message, {}};
+}
+
+storage::Error to_storage(const Error& e) {
+  const auto code =
+      e.code == "map_full" ? storage::ErrorCode::kMapFull : storage::ErrorCode::kInvalid;
+  return storage::Error{code, e.message};
 }
 
 namespace {
@@ -56,6 +68,10 @@ std::optional<federation::EnrolledNode> parse_enrolled(std::string_view value) {
     if (!curve || !sign) return std::nullopt;
     node.curve_public = *curve;
     node.sign_public = *sign;
+    // The keys the node signed with before rotations (FORMAT.md, `enrolled`).
+    auto retired = parse_retired_keys(j.contains("previous") ? j["previous"] : json());
+    if (!retired) return std::nullopt;
+    node.retired = std::move(*retired);
   } catch (const json::exception&) {
     return std::nullopt;
   }
@@ -100,9 +116,7 @@ Result<std::unique_ptr<NodeStore>> NodeStore::open(const std::filesystem::path& 
     auto applied = self->apply(txn, stream, seq, bytes);
     if (!applied) {
       self->fold_error_ = applied.error();
-      auto code = applied.error().code == "map_full" ? storage::ErrorCode::kMapFull
-                                                     : storage::ErrorCode::kInvalid;
-      return std::unexpected(storage::Error{code, applied.error().message});
+      return std::unexpected(to_storage(applied.error()));
     }
     return {};
   });
@@ -119,7 +133,12 @@ Result<void> NodeStore::apply(storage::WriteTxn& txn, std::string_view stream, s
     return std::unexpected(Error::internal("event " + std::string(stream) + "#" +
                                            std::to_string(seq) +
                                            " does not decode: " + event.error().message));
-  if (!event->kind.starts_with("case.")) return {};  // kinds without a case view (yet)
+  // A kind this build does not know is refused, not skipped: a view folded
+  // without it would disagree with the log (storage/FORMAT.md, "Event kinds").
+  if (!event->kind.starts_with("case.")) {
+    return std::unexpected(
+        Error::bad_request("unknown_event", "no fold for event kind " + event->kind));
+  }
   json payload = json::parse(event->payload, nullptr, false);
   if (payload.is_discarded() || !payload.is_object() || !payload.contains("tracking_number") ||
       !payload["tracking_number"].is_string()) {
@@ -247,9 +266,10 @@ Result<std::optional<std::int64_t>> NodeStore::next_due() {
   return out;
 }
 
-Result<json> NodeStore::next_level(const json& state, std::int64_t now_ms, std::string& kind) {
+Result<json> NodeStore::next_level(const storage::Txn& txn, const json& state, std::int64_t now_ms,
+                                   std::string& kind) {
   const std::string tracking = state["tracking_number"];
-  auto tree = org_tree();
+  auto tree = org_tree(txn);
   if (!tree) {
     return std::unexpected(Error::conflict(
         "no_org_tree", "case " + tracking + " cannot climb a ladder: the node has no org tree"));
@@ -287,8 +307,8 @@ Result<json> NodeStore::next_level(const json& state, std::int64_t now_ms, std::
   return json{{"tracking_number", tracking}, {"level", base + static_cast<int>(ladder.size()) + 1}};
 }
 
-bool NodeStore::answers_finally(const json& state) {
-  auto tree = org_tree();
+bool NodeStore::answers_finally(const storage::Txn& txn, const json& state) {
+  auto tree = org_tree(txn);
   if (!tree) return false;
   const int level = state.value("level", 0);
   const json& where = level >= 1 && state.contains("level_unit") && state["level_unit"].is_string()
@@ -317,7 +337,7 @@ Result<json> NodeStore::escalate_breach(
   auto status = parse_status(state["status"].get<std::string>());
   if (!status || !next_status(*status, CaseAction::kEscalate)) return stale;
   std::string kind;
-  auto payload = next_level(state, now_ms, kind);
+  auto payload = next_level(txn, state, now_ms, kind);
   if (!payload) return std::unexpected(payload.error());
   (*payload)["by"] = "system";
   (*payload)["reason"] = "sla_breach";
@@ -370,7 +390,7 @@ Result<json> NodeStore::warn_near_due(
   json notify = json::array();
   if (state.contains("assignee") && state["assignee"].is_string())
     notify.push_back(state["assignee"]);
-  if (auto tree = org_tree(); tree && state.contains("unit") && state["unit"].is_string()) {
+  if (auto tree = org_tree(txn); tree && state.contains("unit") && state["unit"].is_string()) {
     const OrgUnit* unit = tree->unit(state["unit"].get<std::string>());
     if (unit != nullptr && !unit->head.empty() &&
         json(unit->head) != state.value("assignee", json()))
@@ -470,19 +490,19 @@ Result<json> NodeStore::file_case(storage::WriteTxn& txn, const FilingRequest& r
   if (auto r = write_counter(txn, meta_, case_seq_key(year), *seq + 1); !r)
     return std::unexpected(r.error());
   const std::string tracking = make_tracking_number(identity_.code, year, *seq + 1);
-  const std::string access_code = generate_access_code();
-  const auto normalized = normalize_access_code(access_code);
+  const AccessSecret access = request.access ? *request.access : new_access_secret();
+  if (access.hash.empty()) return std::unexpected(Error::internal("cannot hash the access code"));
   // The SLA promised at filing, resolved from the node's policy now and
   // carried in the event (node/SLA.md): the service's answer time, else the
   // case type's, else the node's, else the ministry's five working days. No
   // fold reads the policy, so changing it later leaves this case's promise.
-  const auto tree = org_tree();
+  const auto tree = org_tree(txn);
   const CaseSla sla = resolve_sla(tree ? &tree->sla() : nullptr, request.type, request.service,
                                   request.answer_working_days);
   const auto cal = calendar();
   const std::int64_t due_ms = cal->add_working_days(now_ms, sla.answer_working_days);
-  json payload = case_filed_payload(request, tracking, access_code_hash(tracking, *normalized),
-                                    now_ms, due_ms, identity_.seal_key);
+  json payload =
+      case_filed_payload(request, tracking, access.hash, now_ms, due_ms, identity_.seal_key);
   payload["warn_at_ms"] = warn_at(sla.warn_percent, now_ms, due_ms);
   payload["sla"] = json{
       {"policy", sla.policy},
@@ -502,7 +522,7 @@ Result<json> NodeStore::file_case(storage::WriteTxn& txn, const FilingRequest& r
     if (!assigned) return std::unexpected(assigned.error());
   }
   return json{{"tracking_number", tracking},
-              {"access_code", access_code},
+              {"access_code", access.code},
               {"status", request.route_unit.empty() ? "submitted" : "assigned"},
               {"submitted_at", iso8601_utc(now_ms)},
               {"due_at", iso8601_utc(due_ms)},
@@ -658,7 +678,7 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
     // The review goes to the next rung of the ladder (its unit and head, a
     // vacant level skipped), exactly as an escalation would climb; above the
     // sector head it goes to the hub, with the hand-off appended below.
-    auto rung = next_level(state, now_ms, objection_rung);
+    auto rung = next_level(txn, state, now_ms, objection_rung);
     if (!rung && rung.error().code == "no_org_tree") {
       // A node without its tree yet still hears the objection: one level
       // up, in the case's own unit (coordinators route it).
@@ -693,7 +713,7 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
       action == CaseAction::kDecideObjection) {
     // The answer of the ladder's top (a unit marked `final`: the Minister's
     // office) has no objection window; the case closes with it.
-    final_answer = answers_finally(state);
+    final_answer = answers_finally(txn, state);
     if (final_answer) {
       payload["final"] = true;
     } else {
@@ -712,7 +732,7 @@ Result<json> NodeStore::act_on_case(storage::WriteTxn& txn, std::string_view tra
           "handed_to_hub", "case " + std::string(tracking_number) +
                                " is already handed to the hub; it climbs no further here"));
     }
-    auto next = next_level(state, now_ms, kind);
+    auto next = next_level(txn, state, now_ms, kind);
     if (!next) return std::unexpected(next.error());
     next->update(payload);
     payload = std::move(*next);
@@ -764,11 +784,16 @@ Result<std::uint64_t> NodeStore::store_remote(storage::WriteTxn& txn, std::strin
   for (std::size_t i = plan->first_new; i < batch.size(); ++i) {
     auto appended = log_.append(txn, origin, new_head + 1, batch[i]);
     if (!appended) {
-      if (appended.error().code == storage::ErrorCode::kMapFull)
+      // The fold's refusal is the event's (federation NACK `refused`, or
+      // `unsupported` for a kind this hub does not know); anything else is
+      // the store's and may pass (`unavailable`).
+      if (!fold_error_ || appended.error().code == storage::ErrorCode::kMapFull)
         return std::unexpected(from_storage(appended.error()));
-      return std::unexpected(Error::conflict("refused", "event " + std::to_string(new_head + 1) +
-                                                            " of " + std::string(origin) + ": " +
-                                                            appended.error().message));
+      const bool unknown = fold_error_->code == "unknown_event";
+      return std::unexpected(Error::conflict(unknown ? "unsupported" : "refused",
+                                             "event " + std::to_string(new_head + 1) + " of " +
+                                                 std::string(origin) + " (" + fold_error_->code +
+                                                 "): " + fold_error_->message));
     }
     ++new_head;
   }
@@ -783,8 +808,11 @@ Result<void> NodeStore::write(const std::function<Result<void>(storage::WriteTxn
   Result<void> outcome;
   auto written = env_->write([&](storage::WriteTxn& txn) -> storage::Result<void> {
     outcome = fn(txn);
-    if (!outcome)
-      return std::unexpected(storage::Error{storage::ErrorCode::kInvalid, outcome.error().message});
+    if (!outcome) {
+      // A full map grows and the function runs again (Env::write), as it
+      // does for the writer thread's batches.
+      return std::unexpected(to_storage(outcome.error()));
+    }
     return {};
   });
   if (!outcome) return outcome;
@@ -826,20 +854,24 @@ Result<void> NodeStore::enroll(const federation::EnrolledNode& node, bool replac
       if (auto r = txn.del(enrolled_by_curve_, key_view(existing->curve_public)); !r)
         return std::unexpected(r.error());
     }
-    // A rotated signing key still verifies the history it signed: the old
-    // key is kept with the last sequence number the hub holds under it.
+    // A rotated signing key still verifies the history it signed. The node
+    // says up to which event each old key signed (its identity.pub, written
+    // by `tawasul rotate-key`): events it signed before the rotation but had
+    // not sent yet verify too. Without that, the old key is kept up to the
+    // last event the hub holds, as an operator's manual rotation implies.
+    auto head = log_.head(txn, node.code);
+    if (!head) return std::unexpected(head.error());
+    std::vector<federation::RetiredKey> retired =
+        existing ? existing->retired : std::vector<federation::RetiredKey>{};
+    if (!node.retired.empty()) {
+      retired = node.retired;
+    } else if (existing && existing->sign_public != node.sign_public) {
+      retired.push_back(federation::RetiredKey{existing->sign_public, *head});
+    }
     json previous = json::array();
-    if (existing) {
-      json old = json::parse(*txn.find(enrolled_, node.code), nullptr, false);
-      if (old.is_object() && old.contains("previous") && old["previous"].is_array()) {
-        previous = old["previous"];
-      }
-      if (existing->sign_public != node.sign_public) {
-        auto head = log_.head(txn, node.code);
-        if (!head) return std::unexpected(head.error());
-        previous.push_back(
-            json{{"sign_public", crypto::to_hex(existing->sign_public)}, {"last_seq", *head}});
-      }
+    for (const auto& k : retired) {
+      previous.push_back(
+          json{{"sign_public", crypto::to_hex(k.sign_public)}, {"last_seq", k.last_seq}});
     }
     json record{{"code", node.code},
                 {"curve_public", federation::z85_encode(node.curve_public)},
@@ -881,16 +913,17 @@ std::optional<federation::EnrolledNode> NodeStore::by_code(std::string_view code
 Result<json> NodeStore::lookup_case(std::string_view tracking_number,
                                     std::string_view access_code) {
   const auto not_found = Error::not_found("no case with this tracking number and access code");
-  auto code = normalize_access_code(access_code);
-  if (!code) return std::unexpected(not_found);
-  auto txn = env_->begin_read();
-  if (!txn) return std::unexpected(from_storage(txn.error()));
-  auto value = txn->find(cases_, tracking_number);
-  if (!value) return std::unexpected(not_found);
-  json state = json::parse(*value);
-  auto stored = crypto::from_hex(state["access_hash"].get<std::string>());
-  auto given = access_code_hash(tracking_number, *code);
-  if (!stored || !crypto::equal_constant_time(*stored, given)) return std::unexpected(not_found);
+  if (!normalize_access_code(access_code)) return std::unexpected(not_found);
+  json state;
+  {
+    auto txn = env_->begin_read();
+    if (!txn) return std::unexpected(from_storage(txn.error()));
+    auto value = txn->find(cases_, tracking_number);
+    if (!value) return std::unexpected(not_found);
+    state = json::parse(*value);
+  }  // the slow check runs with no transaction open
+  if (!access_code_matches(state.value("access_hash", ""), tracking_number, access_code))
+    return std::unexpected(not_found);
   return public_case_view(state);
 }
 
@@ -1015,18 +1048,26 @@ Result<void> NodeStore::set_org_tree(storage::WriteTxn& txn, const OrgTree& tree
 std::shared_ptr<const OrgTree> NodeStore::org_tree() {
   auto txn = env_->begin_read();
   if (!txn) return nullptr;
-  auto version = read_counter(*txn, meta_, "org_version");
+  return org_tree(*txn);
+}
+
+std::shared_ptr<const OrgTree> NodeStore::org_tree(const storage::Txn& txn) {
+  auto version = read_counter(txn, meta_, "org_version");
   if (!version || *version == 0) return nullptr;
   std::lock_guard lock(org_mutex_);
-  if (*version != org_version_ || !org_) {
-    auto text = txn->find(meta_, "org_tree");
-    if (!text) return nullptr;
-    auto tree = OrgTree::parse_text(*text);
-    if (!tree) return nullptr;
-    org_ = std::make_shared<const OrgTree>(std::move(*tree));
+  if (*version == org_version_ && org_) return org_;
+  auto text = txn.find(meta_, "org_tree");
+  if (!text) return nullptr;
+  auto tree = OrgTree::parse_text(*text);
+  if (!tree) return nullptr;
+  auto parsed = std::make_shared<const OrgTree>(std::move(*tree));
+  // Only a committed tree is cached: a write transaction's may still abort,
+  // and its version number would then be given to another tree.
+  if (txn.read_only()) {
+    org_ = parsed;
     org_version_ = *version;
   }
-  return org_;
+  return parsed;
 }
 
 Result<std::vector<std::string>> NodeStore::find_by_contact(std::string_view field,
@@ -1064,15 +1105,11 @@ Result<json> NodeStore::link_case(storage::WriteTxn& txn, std::string_view track
                                   std::string_view access_code, std::string_view account_id,
                                   std::int64_t now_ms) {
   const auto not_found = Error::not_found("no case with this tracking number and access code");
-  auto code = normalize_access_code(access_code);
-  if (!code) return std::unexpected(not_found);
   auto value = txn.find(cases_, tracking_number);
   if (!value) return std::unexpected(not_found);
   json state = json::parse(*value);
-  auto stored = crypto::from_hex(state["access_hash"].get<std::string>());
-  if (!stored || !crypto::equal_constant_time(*stored, access_code_hash(tracking_number, *code))) {
+  if (!access_code_matches(state.value("access_hash", ""), tracking_number, access_code))
     return std::unexpected(not_found);
-  }
   if (state["owner"] != identity_.code) {
     return std::unexpected(Error::conflict(
         "not_owner", "case " + std::string(tracking_number) + " is owned by " +
@@ -1266,37 +1303,17 @@ Result<VerifyReport> NodeStore::verify() {
     };
     // The key that signed each event: our own, or the enrolled node's — its
     // earlier keys for the events it signed before a rotation.
-    crypto::SignPublicKey current{};
-    std::vector<std::pair<std::uint64_t, crypto::SignPublicKey>> rotated;  // (last_seq, key)
+    federation::EnrolledNode keys;
     if (stream == identity_.code) {
-      current = identity_.sign.public_key;
+      keys.sign_public = identity_.sign.public_key;
+      keys.retired = identity_.retired_sign;
     } else if (auto node = enrolled(*txn, stream)) {
-      current = node->sign_public;
-      json record = json::parse(*txn->find(enrolled_, stream), nullptr, false);
-      if (record.is_object() && record.contains("previous") && record["previous"].is_array()) {
-        for (const auto& p : record["previous"]) {
-          if (!p.is_object() || !p.contains("last_seq") || !p["last_seq"].is_number_unsigned() ||
-              !p.contains("sign_public") || !p["sign_public"].is_string()) {
-            return std::unexpected(
-                Error{1, "fault", "stream " + stream + ": malformed key history", {}});
-          }
-          auto key = crypto::array_from_hex<32>(p["sign_public"].get<std::string>());
-          if (!key)
-            return std::unexpected(
-                Error{1, "fault", "stream " + stream + ": malformed key history", {}});
-          rotated.emplace_back(p["last_seq"].get<std::uint64_t>(), *key);
-        }
-      }
+      keys = *node;
     } else {
       return std::unexpected(
           Error{1, "fault", "stream " + stream + ": no enrolled key to verify it with", {}});
     }
-    auto key_for = [&](std::uint64_t seq) {
-      for (const auto& [last_seq, key] : rotated) {
-        if (seq <= last_seq) return key;
-      }
-      return current;
-    };
+    auto key_for = [&](std::uint64_t seq) { return federation::signing_key_for(keys, seq); };
     crypto::Hash256 prev{};
     std::uint64_t expected = 1;
     std::optional<Error> found;

@@ -13,6 +13,7 @@
 
 #include "crypto/crypto.hpp"
 #include "node/cases.hpp"
+#include "node/text.hpp"
 #include "node/time_util.hpp"
 
 extern char** environ;
@@ -27,7 +28,7 @@ using SteadyClock = std::chrono::steady_clock;
 
 // Every occurrence of `secret` in `text` replaced by its masked form.
 std::string redact(std::string text, const std::string& secret) {
-  if (secret.empty()) return text;
+  if (secret.empty() || !valid_utf8(secret)) return text;
   const std::string masked = mask_address(secret);
   for (auto at = text.find(secret); at != std::string::npos;
        at = text.find(secret, at + masked.size())) {
@@ -107,7 +108,7 @@ CommandOutcome run_command(const std::string& command, const std::string& input,
   sigemptyset(&none);
   sigset_t defaults;
   sigemptyset(&defaults);
-  for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGHUP}) sigaddset(&defaults, s);
+  for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGXFSZ}) sigaddset(&defaults, s);
   posix_spawnattr_setflags(&attr,
                            POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&attr, 0);
@@ -211,7 +212,11 @@ Notifier::Notifier(NodeStore& store, Writer& writer, const Clock& clock, Notifie
       clock_(clock),
       options_(std::move(options)),
       log_(std::move(log)),
-      loop_([this] { return loop_round(); }) {
+      loop_([this] { return loop_round(); },
+            [this](const std::string& what, std::chrono::milliseconds wait) {
+              log_("error", "notifications: a round failed (" + what + "); next round in " +
+                                std::to_string(wait.count()) + " ms");
+            }) {
   if (!log_) log_ = [](std::string_view, std::string_view) {};
 }
 
@@ -281,6 +286,49 @@ Result<json> Notifier::delivery_message(const json& entry, int attempt) {
   return message;
 }
 
+Notifier::Attempt Notifier::attempt(const json& entry, int attempt_no) {
+  Attempt out;
+  auto message = delivery_message(entry, attempt_no);
+  if (!message) {
+    // No case or no address will not appear by waiting; a storage error may pass.
+    out.permanent = message.error().status == 404 || message.error().status == 500;
+    out.error = "no recipient: " + message.error().message;
+    return out;
+  }
+  const std::string to = (*message)["to"];
+  json shown = *message;
+  shown["to"] = mask_address(to);
+  if (options_.command.empty()) {
+    log_("info", "notify " + dump_text(shown));
+    out.delivered = true;
+    return out;
+  }
+  auto outcome = run_command(options_.command, dump_text(*message) + "\n", options_.timeout,
+                             options_.output_max, [this] { return loop_.stopping(); });
+  if (!outcome.ok && !outcome.timed_out && loop_.stopping()) {
+    out.cancelled = true;  // left pending
+    return out;
+  }
+  // A gateway may print any bytes: made valid before it is cut or logged.
+  out.output = one_line(redact(utf8_sanitize(outcome.output), to));
+  out.delivered = outcome.ok;
+  if (!out.delivered)
+    out.error = outcome.error + (out.output.empty() ? "" : ": " + utf8_prefix(out.output, 300));
+  return out;
+}
+
+std::int64_t Notifier::retry_delay(int attempt_no) const {
+  std::int64_t delay = retry_delay_ms(options_.retry, attempt_no);
+  if (options_.jitter_fraction > 0) {
+    std::uint64_t r = 0;
+    crypto::random_bytes(std::span(reinterpret_cast<std::uint8_t*>(&r), sizeof r));
+    const double unit = static_cast<double>(r >> 11) / static_cast<double>(1ULL << 53);
+    delay +=
+        static_cast<std::int64_t>(unit * options_.jitter_fraction * static_cast<double>(delay));
+  }
+  return delay;
+}
+
 NotifyRound Notifier::run_once(std::int64_t now_ms) {
   NotifyRound round;
   auto due = store_.outbox().due(now_ms, options_.batch_max);
@@ -292,74 +340,59 @@ NotifyRound Notifier::run_once(std::int64_t now_ms) {
   for (const json& entry : due->messages) {
     if (loop_.stopping()) break;
     const std::uint64_t id = entry.value("id", std::uint64_t{0});
-    const int attempt = entry.value("attempts", 0) + 1;
+    const int attempt_no = entry.value("attempts", 0) + 1;
     const std::string label = "notification " + std::to_string(id) + " (" +
                               entry.value("kind", "") + ", " + entry.value("tracking_number", "") +
                               ")";
-    bool delivered = false;
-    bool permanent = false;
-    std::string error;
-    std::string output;  // the command's, masked, on one line
-    auto message = delivery_message(entry, attempt);
-    if (!message) {
-      // No case or no address will not appear by waiting; a storage error may pass.
-      permanent = message.error().status == 404 || message.error().status == 500;
-      error = "no recipient: " + message.error().message;
-    } else {
-      const std::string to = (*message)["to"];
-      json shown = *message;
-      shown["to"] = mask_address(to);
-      if (options_.command.empty()) {
-        log_("info", "notify " + shown.dump());
-        delivered = true;
-      } else {
-        auto outcome = run_command(options_.command, message->dump() + "\n", options_.timeout,
-                                   options_.output_max, [this] { return loop_.stopping(); });
-        if (!outcome.ok && !outcome.timed_out && loop_.stopping()) break;  // left pending
-        output = one_line(redact(outcome.output, to));
-        delivered = outcome.ok;
-        if (!delivered)
-          error = outcome.error + (output.empty() ? "" : ": " + output.substr(0, 300));
-      }
+    // No poison stops this thread (DESIGN.md invariant 9): whatever one
+    // message throws parks that message, with the reason, for the operator.
+    Attempt tried;
+    try {
+      tried = attempt(entry, attempt_no);
+    } catch (const std::exception& e) {
+      tried = Attempt{};
+      tried.permanent = true;
+      tried.error = std::string("internal error: ") + e.what();
     }
-    std::int64_t delay = retry_delay_ms(options_.retry, attempt);
-    if (!delivered && options_.jitter_fraction > 0) {
-      std::uint64_t r = 0;
-      crypto::random_bytes(std::span(reinterpret_cast<std::uint8_t*>(&r), sizeof r));
-      const double unit = static_cast<double>(r >> 11) / static_cast<double>(1ULL << 53);
-      delay +=
-          static_cast<std::int64_t>(unit * options_.jitter_fraction * static_cast<double>(delay));
-    }
-    auto recorded = writer_.execute([&](storage::WriteTxn& txn) -> Result<json> {
-      if (delivered) {
-        auto r = store_.outbox().record_delivered(txn, id);
-        if (!r) return std::unexpected(r.error());
-        return json{{"status", "delivered"}};
-      }
-      return store_.outbox().record_failure(txn, id, now_ms, error, delay, options_.retry,
-                                            permanent);
-    });
-    if (!recorded) {
-      log_("error", label + ": cannot record the outcome: " + recorded.error().message);
-      break;  // the writer is stopping or failing: try again next round
-    }
-    const std::string tried = label + ", attempt " + std::to_string(attempt);
-    if (delivered) {
-      ++round.delivered;
-      if (!options_.command.empty())
-        log_("info", tried + ": delivered" + (output.empty() ? "" : "; output: " + output));
-    } else if ((*recorded)["status"] == "failed") {
-      ++round.failed;
-      log_("error", tried + ": " + error + "; failed for good, kept for the operator");
-    } else {
-      ++round.retried;
-      const std::int64_t next = (*recorded)["next_attempt_ms"];
-      if (!round.next_due_ms || next < *round.next_due_ms) round.next_due_ms = next;
-      log_("warn", tried + ": " + error + "; next try at " + iso8601_utc(next));
-    }
+    if (tried.cancelled) break;
+    if (!record(id, attempt_no, label, tried, now_ms, round)) break;
   }
   if (due->messages.size() == options_.batch_max) round.next_due_ms = now_ms;  // more may wait
   return round;
+}
+
+bool Notifier::record(std::uint64_t id, int attempt_no, const std::string& label,
+                      const Attempt& tried, std::int64_t now_ms, NotifyRound& round) {
+  const std::int64_t delay = tried.delivered ? 0 : retry_delay(attempt_no);
+  auto recorded = writer_.execute([&](storage::WriteTxn& txn) -> Result<json> {
+    if (tried.delivered) {
+      auto r = store_.outbox().record_delivered(txn, id);
+      if (!r) return std::unexpected(r.error());
+      return json{{"status", "delivered"}};
+    }
+    return store_.outbox().record_failure(txn, id, now_ms, tried.error, delay, options_.retry,
+                                          tried.permanent);
+  });
+  if (!recorded) {
+    log_("error", label + ": cannot record the outcome: " + recorded.error().message);
+    return false;  // the writer is stopping or failing: try again next round
+  }
+  const std::string what = label + ", attempt " + std::to_string(attempt_no);
+  if (tried.delivered) {
+    ++round.delivered;
+    if (!options_.command.empty())
+      log_("info",
+           what + ": delivered" + (tried.output.empty() ? "" : "; output: " + tried.output));
+  } else if ((*recorded)["status"] == "failed") {
+    ++round.failed;
+    log_("error", what + ": " + tried.error + "; failed for good, kept for the operator");
+  } else {
+    ++round.retried;
+    const std::int64_t next = (*recorded)["next_attempt_ms"];
+    if (!round.next_due_ms || next < *round.next_due_ms) round.next_due_ms = next;
+    log_("warn", what + ": " + tried.error + "; next try at " + iso8601_utc(next));
+  }
+  return true;
 }
 
 }  // namespace tawasul::node

@@ -7,6 +7,7 @@
 
 #include "node/cases.hpp"
 #include "node/node_store.hpp"
+#include "node/text.hpp"
 #include "node/time_util.hpp"
 
 namespace tawasul::node {
@@ -99,15 +100,9 @@ const Message* message_for(std::string_view event_kind) {
   return nullptr;
 }
 
-// The first `max_chars` characters of valid UTF-8 `text`, with "…" when cut.
+// The first `max_chars` characters of `text`, with "…" when cut.
 std::string quote(std::string_view text, std::size_t max_chars) {
-  std::size_t chars = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;
-    if (chars == max_chars) return std::string(text.substr(0, i)) + "…";
-    ++chars;
-  }
-  return std::string(text);
+  return utf8_chars(text, max_chars, "…");
 }
 
 std::string fill(std::string_view templ, std::string_view tracking, std::string_view text) {
@@ -180,19 +175,21 @@ std::optional<std::string_view> choose_channel(std::string_view contact_preferen
 }
 
 std::string mask_address(std::string_view address) {
-  if (auto at = address.find('@'); at != std::string_view::npos) {
-    std::string_view local = address.substr(0, at);
+  // By whole code points: an Arabic local part or IDN domain stays valid UTF-8.
+  const std::vector<std::string> chars = utf8_code_points(address);
+  const auto join = [&](std::size_t from, std::size_t to) {
     std::string out;
-    if (local.size() <= 2) {
-      out.assign(local.size(), '*');
-    } else {
-      out = std::string(1, local.front()) + std::string(local.size() - 2, '*') + local.back();
-    }
-    return out + std::string(address.substr(at));
+    for (std::size_t i = from; i < to; ++i) out += chars[i];
+    return out;
+  };
+  const auto at = std::find(chars.begin(), chars.end(), "@");
+  if (at != chars.end()) {
+    const auto local = static_cast<std::size_t>(at - chars.begin());
+    if (local <= 2) return std::string(local, '*') + join(local, chars.size());
+    return chars.front() + std::string(local - 2, '*') + join(local - 1, chars.size());
   }
-  if (address.size() <= 8) return std::string(address.size(), '*');
-  return std::string(address.substr(0, 5)) + std::string(address.size() - 8, '*') +
-         std::string(address.substr(address.size() - 3));
+  if (chars.size() <= 8) return std::string(chars.size(), '*');
+  return join(0, 5) + std::string(chars.size() - 8, '*') + join(chars.size() - 3, chars.size());
 }
 
 Result<Outbox> Outbox::open(storage::Env& env) {
@@ -324,7 +321,7 @@ Result<json> Outbox::record_failure(storage::WriteTxn& txn, std::uint64_t id, st
   const int attempts = entry->value("attempts", 0) + 1;
   (*entry)["attempts"] = attempts;
   (*entry)["last_attempt_ms"] = now_ms;
-  (*entry)["last_error"] = error.substr(0, 500);
+  (*entry)["last_error"] = utf8_prefix(error, 500);
   if (permanent || attempts >= policy.max_attempts) {
     (*entry)["status"] = "failed";
     (*entry)["failed_at_ms"] = now_ms;

@@ -193,19 +193,52 @@ Result<void> StaffDirectory::add(storage::WriteTxn& txn, const StaffMember& memb
 
 Result<void> StaffDirectory::open_session(storage::WriteTxn& txn, const std::string& staff_id,
                                           std::string_view token, std::int64_t now_ms) {
-  json s{{"staff_id", staff_id}, {"expires_at_ms", now_ms + kSessionLifetimeMs}};
-  if (auto r = txn.put(sessions_, token_key(token), s.dump()); !r)
-    return std::unexpected(from_storage(r.error()));
-  return {};
+  return put_session(txn, token, json{{"staff_id", staff_id}}, now_ms);
 }
 
 Result<void> StaffDirectory::open_beneficiary_session(storage::WriteTxn& txn,
                                                       const std::string& account_id,
                                                       std::string_view token, std::int64_t now_ms) {
-  json s{{"beneficiary_id", account_id}, {"expires_at_ms", now_ms + kSessionLifetimeMs}};
-  if (auto r = txn.put(sessions_, token_key(token), s.dump()); !r)
+  return put_session(txn, token, json{{"beneficiary_id", account_id}}, now_ms);
+}
+
+Result<void> StaffDirectory::put_session(storage::WriteTxn& txn, std::string_view token,
+                                         json session, std::int64_t now_ms) {
+  if (auto r = purge_expired_sessions(txn, now_ms); !r) return std::unexpected(r.error());
+  session["expires_at_ms"] = now_ms + kSessionLifetimeMs;
+  if (auto r = txn.put(sessions_, token_key(token), session.dump()); !r)
     return std::unexpected(from_storage(r.error()));
   return {};
+}
+
+Result<std::size_t> StaffDirectory::purge_expired_sessions(storage::WriteTxn& txn,
+                                                           std::int64_t now_ms) {
+  // Keys are hashes of random tokens: a window from a random key is a fair
+  // sample, so every opening removes its share of the expired sessions and
+  // the table stays about the size of the sessions alive.
+  const std::string from = token_key(crypto::random_token());
+  std::vector<std::string> expired;
+  std::size_t seen = 0;
+  auto visit = [&](std::string_view key, std::string_view value) {
+    json s = json::parse(value, nullptr, false);
+    if (!s.is_object() || s.value("expires_at_ms", std::int64_t{0}) <= now_ms)
+      expired.emplace_back(key);
+    return ++seen < kSessionPurgeWindow;
+  };
+  if (auto r = txn.scan(sessions_, from, visit); !r)
+    return std::unexpected(from_storage(r.error()));
+  if (seen < kSessionPurgeWindow) {  // wrap around to the start of the table
+    if (auto r = txn.scan(sessions_, "",
+                          [&](std::string_view key, std::string_view value) {
+                            return key < from && visit(key, value);
+                          });
+        !r)
+      return std::unexpected(from_storage(r.error()));
+  }
+  for (const auto& key : expired) {
+    if (auto r = txn.del(sessions_, key); !r) return std::unexpected(from_storage(r.error()));
+  }
+  return expired.size();
 }
 
 Result<StaffMember> StaffDirectory::update(storage::WriteTxn& txn, const StaffMember& member,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "node/text.hpp"
 #include "node/time_util.hpp"
 
 namespace tawasul::node {
@@ -15,7 +16,11 @@ Sweeper::Sweeper(NodeStore& store, Writer& writer, const Clock& clock, SweeperOp
       clock_(clock),
       options_(std::move(options)),
       log_(std::move(log)),
-      loop_([this] { return loop_round(); }) {
+      loop_([this] { return loop_round(); },
+            [this](const std::string& what, std::chrono::milliseconds wait) {
+              log_("error", "sweeper: a round failed (" + what + "); next round in " +
+                                std::to_string(wait.count()) + " ms");
+            }) {
   if (!log_) log_ = [](std::string_view, std::string_view) {};
 }
 
@@ -107,7 +112,7 @@ SweepRound Sweeper::run_once(std::int64_t now_ms) {
       log_("info", "sweeper: " + label + " breached above the sector head; handed to the hub");
     } else if (outcome == "warned") {
       ++round.warned;
-      round.lines.push_back(label + ": warned (" + (*done)["notify"].dump() + ")");
+      round.lines.push_back(label + ": warned (" + dump_text((*done)["notify"]) + ")");
       log_("info", "sweeper: " + label + ": near its deadline; staff warned");
     } else if (outcome == "closed") {
       ++round.closed;

@@ -115,4 +115,26 @@ crypto::Hash256 access_code_hash(std::string_view tracking_number,
   return crypto::blake2b_256_keyed(crypto::as_bytes(kKey), crypto::as_bytes(message));
 }
 
+crypto::PasswordCost access_code_cost() {
+  return crypto::PasswordCost{2, 8u * 1024 * 1024};
+}
+
+AccessSecret new_access_secret() {
+  AccessSecret secret;
+  secret.code = generate_access_code();
+  // Only fails when the memory cannot be had: the filing then fails (500).
+  secret.hash = crypto::hash_password(*normalize_access_code(secret.code), access_code_cost())
+                    .value_or(std::string());
+  return secret;
+}
+
+bool access_code_matches(std::string_view stored, std::string_view tracking_number,
+                         std::string_view code) {
+  auto normalized = normalize_access_code(code);
+  if (!normalized || stored.empty()) return false;
+  if (stored.starts_with("$argon2id$")) return crypto::verify_password(stored, *normalized);
+  auto v1 = crypto::from_hex(stored);
+  return v1 && crypto::equal_constant_time(*v1, access_code_hash(tracking_number, *normalized));
+}
+
 }  // namespace tawasul::node

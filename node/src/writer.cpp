@@ -6,6 +6,30 @@
 
 namespace tawasul::node {
 
+namespace {
+
+// No poison stops the writer (DESIGN.md invariant 9): a command that throws
+// fails alone, with its reason, and its nested transaction rolls back.
+Result<nlohmann::json> run_guarded(const Writer::Command& command, storage::WriteTxn& txn) {
+  try {
+    return command(txn);
+  } catch (const std::exception& e) {
+    return std::unexpected(Error::internal(std::string("the command failed: ") + e.what()));
+  } catch (...) {
+    return std::unexpected(Error::internal("the command failed"));
+  }
+}
+
+// A completion that throws is the caller's fault; the writer goes on.
+void answer(const Writer::Done& done, Result<nlohmann::json> result) {
+  try {
+    done(std::move(result));
+  } catch (...) {
+  }
+}
+
+}  // namespace
+
 Writer::Writer(storage::Env& env, std::size_t batch_commands_max, std::size_t queue_max)
     : env_(env), batch_commands_max_(batch_commands_max), queue_max_(queue_max) {}
 
@@ -77,13 +101,11 @@ void Writer::run() {
       for (auto& item : batch) {
         Result<nlohmann::json> outcome = std::unexpected(Error::internal("not run"));
         auto r = txn.nested<bool>([&](storage::WriteTxn& child) -> storage::Result<bool> {
-          outcome = item.command(child);
+          outcome = run_guarded(item.command, child);
           if (outcome) return true;
           // A full map must restart the whole batch after growth; anything
           // else rolls back this command alone.
-          auto code = outcome.error().code == "map_full" ? storage::ErrorCode::kMapFull
-                                                         : storage::ErrorCode::kInvalid;
-          return std::unexpected(storage::Error{code, outcome.error().message});
+          return std::unexpected(to_storage(outcome.error()));
         });
         if (!r && r.error().code == storage::ErrorCode::kMapFull) return std::unexpected(r.error());
         if (!r && outcome)
@@ -94,14 +116,14 @@ void Writer::run() {
     });
     if (!committed) {
       Error e = from_storage(committed.error());
-      for (auto& item : batch) item.done(std::unexpected(e));
+      for (auto& item : batch) answer(item.done, std::unexpected(e));
       continue;
     }
     {
       std::lock_guard lock(mutex_);
       ++batches_;
     }
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+    for (std::size_t i = 0; i < batch.size(); ++i) answer(batch[i].done, std::move(results[i]));
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdlib>
 
 namespace tawasul::storage {
@@ -23,6 +24,11 @@ Error lmdb_error(int rc, std::string_view what) {
       break;
     case MDB_KEYEXIST:
       code = ErrorCode::kConflict;
+      break;
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+      code = ErrorCode::kNoSpace;
       break;
     case MDB_BAD_VALSIZE:
     case EINVAL:
@@ -167,7 +173,11 @@ Result<void> Env::write(const std::function<Result<void>(WriteTxn&)>& fn) {
   return std::unexpected(Error{ErrorCode::kMapFull, "map could not grow enough"});
 }
 
-Txn::Txn(Txn&& other) noexcept : env_(other.env_), txn_(other.txn_), lock_(std::move(other.lock_)) {
+Txn::Txn(Txn&& other) noexcept
+    : env_(other.env_),
+      txn_(other.txn_),
+      lock_(std::move(other.lock_)),
+      writable_(other.writable_) {
   other.txn_ = nullptr;
 }
 

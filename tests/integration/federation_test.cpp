@@ -7,72 +7,12 @@
 #include <set>
 #include <sstream>
 
+#include "federation_util.hpp"
 #include "launcher.hpp"
 #include "test_support.hpp"
 
 using namespace tawasul::test;
 using nlohmann::json;
-
-namespace {
-
-struct Receipt {
-  std::string tracking_number;
-  std::string access_code;
-  std::string subject;
-};
-
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void init(const std::filesystem::path& dir, const std::string& role, const std::string& code) {
-  auto r = run_tawasul({"init", "--role", role, "--code", code, "--data", dir.string()});
-  INFO(r.output);
-  REQUIRE(r.exit_code == 0);
-}
-
-void enroll(const std::filesystem::path& hub, const std::filesystem::path& node) {
-  auto r =
-      run_tawasul({"enroll", "--data", hub.string(), "--from", (node / "identity.pub").string()});
-  INFO(r.output);
-  REQUIRE(r.exit_code == 0);
-}
-
-std::string hub_curve_key(const std::filesystem::path& hub, const char* form = "curve_public") {
-  return json::parse(read_file(hub / "identity.pub"))[form];
-}
-
-Receipt file_case(int port, const std::string& node, int n) {
-  static const char* kTypes[] = {"inquiry", "complaint", "suggestion",
-                                 "demand",  "remark",    "praise"};
-  // (call_centre takes an agent's session: not an anonymous filing.)
-  static const char* kChannels[] = {"portal", "app", "walk_in", "email"};
-  std::string subject = "طلب رقم " + std::to_string(n) + " من " + node;
-  json body{{"type", kTypes[n % 6]},
-            {"subject", subject},
-            {"description", "وصف الطلب بالتفصيل، رقم " + std::to_string(n)},
-            {"channel", kChannels[n % 4]},
-            {"beneficiary",
-             {{"name", "مستفيد " + std::to_string(n)},
-              {"phone", "+9665012345" + std::to_string(10 + n % 90)}}}};
-  auto r = http_post_json(port, "/api/v1/cases", body.dump());
-  REQUIRE(r);
-  INFO(r->body.dump());
-  REQUIRE(r->status == 201);
-  REQUIRE(r->body["status"] == "submitted");
-  return Receipt{r->body["tracking_number"], r->body["access_code"], subject};
-}
-
-std::uint64_t hub_cases(int port) {
-  auto r = http_get(port, "/api/v1/health");
-  if (!r || r->status != 200) return 0;
-  return r->body["cases"].get<std::uint64_t>();
-}
-
-}  // namespace
 
 TEST_CASE("cases filed at two real nodes reach the real hub exactly once, across a hub restart",
           "[integration][federation]") {
@@ -189,22 +129,10 @@ TEST_CASE("cases filed at two real nodes reach the real hub exactly once, across
   CHECK(ksu.stop() == 0);
   CHECK(ruh.stop() == 0);
 
-  // Every case is at the hub exactly once.
-  auto listed = run_tawasul({"cases", "--data", hub_dir.string()});
-  REQUIRE(listed.exit_code == 0);
-  std::multiset<std::string> at_hub;
-  std::istringstream lines(listed.output);
-  for (std::string line; std::getline(lines, line);) at_hub.insert(line);
-  std::multiset<std::string> expected;
-  for (const auto& r : filed) expected.insert(r.tracking_number);
-  CHECK(at_hub == expected);
-
-  // Every store the test leaves behind verifies.
-  for (const auto& dir : {hub_dir, ksu_dir, ruh_dir}) {
-    auto v = run_tawasul({"verify", "--data", dir.string()});
-    INFO(v.output);
-    CHECK(v.exit_code == 0);
-  }
+  // Every case is at the hub exactly once, and every store the test leaves
+  // behind verifies.
+  check_exactly_once(hub_dir, filed);
+  check_verify({hub_dir, ksu_dir, ruh_dir});
 }
 
 TEST_CASE("a node whose key is not enrolled never reaches the hub", "[integration][federation]") {
@@ -246,4 +174,45 @@ TEST_CASE("a node whose key is not enrolled never reaches the hub", "[integratio
   auto rogue_health = http_get(rogue_http, "/api/v1/health");
   REQUIRE(rogue_health);
   CHECK(rogue_health->body["federation"]["streaming"] == false);
+}
+
+TEST_CASE("after tawasul rotate-key the backlog signed by the old key and new events reach the hub",
+          "[integration][federation][rotation]") {
+  TempDir tmp("rotate");
+  const HubAndNode fed(tmp);
+  const auto& [hub_dir, ksu_dir, hub_http, ksu_http] = fed;
+  const std::string hub_endpoint = "tcp://127.0.0.1:" + std::to_string(free_port());
+  const auto ksu_args = fed.node_args(hub_endpoint);
+
+  // Key A signs events 1..2 while the hub is down: a backlog it never saw.
+  std::vector<Receipt> filed;
+  {
+    Daemon ksu("KSU", ksu_args, tmp / "ksu1.log");
+    REQUIRE(wait_healthy(ksu_http));
+    filed.push_back(file_case(ksu_http, "KSU", 0));
+    filed.push_back(file_case(ksu_http, "KSU", 1));
+    REQUIRE(ksu.stop() == 0);
+  }
+  // Rotated to key B, re-enrolled from identity.pub.
+  auto rotated = run_tawasul({"rotate-key", "--data", ksu_dir.string()});
+  INFO(rotated.output);
+  REQUIRE(rotated.exit_code == 0);
+  CHECK(rotated.output.find("signed events 1..2") != std::string::npos);
+  auto reenrolled = run_tawasul({"enroll", "--replace", "--data", hub_dir.string(), "--from",
+                                 (ksu_dir / "identity.pub").string()});
+  INFO(reenrolled.output);
+  REQUIRE(reenrolled.exit_code == 0);
+
+  // Key B signs event 3; the hub takes 1..3.
+  Daemon hub("hub", fed.hub_args(hub_endpoint), tmp / "hub.log");
+  Daemon ksu("KSU", ksu_args, tmp / "ksu2.log");
+  INFO(hub.log() + ksu.log());
+  REQUIRE(wait_healthy(hub_http));
+  REQUIRE(wait_healthy(ksu_http));
+  filed.push_back(file_case(ksu_http, "KSU", 2));
+  REQUIRE(wait_until([&] { return hub_cases(hub_http) == filed.size(); }));
+  CHECK(hub.stop() == 0);
+  CHECK(ksu.stop() == 0);
+  check_exactly_once(hub_dir, filed);
+  check_verify({hub_dir, ksu_dir});
 }

@@ -35,6 +35,7 @@ class Daemon {
   // Sends `signal` (SIGINT is Ctrl-C) and waits; returns the exit code (-signal if killed).
   int stop(int signal = SIGTERM);
   bool running();
+  pid_t pid() const { return pid_; }
   std::string log() const;
 
  private:

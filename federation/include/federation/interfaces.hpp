@@ -45,7 +45,10 @@ class EventSource {
 };
 
 struct StoreOutcome {
-  enum class Status { kStored, kGap, kFork, kUnavailable };
+  // kRefused: the sink's fold refused an event (PROTOCOL.md, NACK `refused`);
+  // kUnsupported: it does not know an event's kind (NACK `unsupported`).
+  // Neither is cured by resending; kUnavailable may be.
+  enum class Status { kStored, kGap, kFork, kUnavailable, kRefused, kUnsupported };
   Status status = Status::kStored;
   std::uint64_t cursor = 0;  // the origin's stored head after the attempt
   std::string message;
@@ -87,11 +90,32 @@ class CalendarReceiver {
   virtual void calendar_received(SignedCalendar calendar) = 0;
 };
 
+// A signing key a node used before a rotation, and the last sequence number
+// of its chain that key signed (storage/FORMAT.md, `enrolled`).
+struct RetiredKey {
+  crypto::SignPublicKey sign_public{};
+  std::uint64_t last_seq = 0;
+};
+
 struct EnrolledNode {
+  EnrolledNode() = default;
+  // Without a key history unless given: a node that never rotated its key.
+  EnrolledNode(std::string code_, crypto::CurvePublicKey curve, crypto::SignPublicKey sign,
+               std::vector<RetiredKey> retired_ = {})
+      : code(std::move(code_)),
+        curve_public(curve),
+        sign_public(sign),
+        retired(std::move(retired_)) {}
+
   std::string code;
   crypto::CurvePublicKey curve_public{};
-  crypto::SignPublicKey sign_public{};
+  crypto::SignPublicKey sign_public{};  // signs every event after the retired keys' ranges
+  std::vector<RetiredKey> retired;      // ascending last_seq
 };
+
+// The key that was valid for event `seq` of `node`'s chain: the first retired
+// key whose range covers it, else the current one.
+const crypto::SignPublicKey& signing_key_for(const EnrolledNode& node, std::uint64_t seq);
 
 // Enrolled node keys, as the hub's ZAP handler and router consult them.
 // Must be safe to call from several threads.

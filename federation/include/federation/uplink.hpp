@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <zmq.hpp>
@@ -27,6 +29,12 @@ struct UplinkOptions {
   std::int64_t hello_retry_ms = 1000;
   std::int64_t ack_timeout_ms = 3000;
   int poll_interval_ms = 10;
+  // Back-off after a NACK that resending at once cannot cure (PROTOCOL.md,
+  // "Back-off"): the k-th wait is min(initial · 2^(k-1), max) · (1 + r/4).
+  std::int64_t backoff_initial_ms = 1000;
+  std::int64_t backoff_max_ms = 5 * 60 * 1000;
+  // Uniform in [0, 1): the jitter's r. Null: a generator seeded at random.
+  std::function<double()> random;
   // Where a CALENDAR from the hub goes, and the version HELLO reports
   // (PROTOCOL.md, "The national calendar"); null: CALENDAR is dropped.
   // Must outlive the uplink.
@@ -39,7 +47,17 @@ struct UplinkStatus {
   std::uint64_t acked = 0;  // the hub's cumulative ACK
   std::uint64_t sent_upto = 0;
   std::string last_error;
+  // While backing off after a NACK (PROTOCOL.md, "Back-off"): its reason
+  // (refused, unsupported, unavailable or gap; empty otherwise), the hub's
+  // message, the consecutive NACKs without progress and the wait left.
+  std::string refused;
+  std::string refusal;
+  std::uint32_t retries = 0;
+  std::int64_t retry_in_ms = 0;
 };
+
+// The k-th back-off wait (k >= 1) for jitter r in [0, 1).
+std::int64_t backoff_wait_ms(const UplinkOptions& options, std::uint32_t k, double r);
 
 class Uplink {
  public:
@@ -67,8 +85,12 @@ class Uplink {
   std::atomic<bool> halted_{false};
   std::atomic<std::uint64_t> acked_{0};
   std::atomic<std::uint64_t> sent_upto_{0};
+  std::atomic<std::int64_t> retry_at_ms_{0};
   mutable std::mutex error_mutex_;
   std::string last_error_;
+  std::string refused_;  // guarded by error_mutex_, as are the next two
+  std::string refusal_;
+  std::uint32_t retries_ = 0;
 };
 
 }  // namespace tawasul::federation

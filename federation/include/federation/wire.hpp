@@ -22,6 +22,18 @@ inline constexpr std::size_t kCalendarTextMax = std::size_t{64} * 1024;
 // Domain separation of the hub's calendar signature.
 inline constexpr std::string_view kCalendarSignDomain = "tawasul/national-calendar/v1";
 
+// The size of the bound on one message the hub buffers: a full batch of
+// envelopes plus room for the header, the envelopes' own headers and
+// signatures, which kBatchBytesMax does not count (PROTOCOL.md, "Memory").
+inline constexpr std::size_t kMessageSlackBytes = std::size_t{64} * 1024;
+// The most frames one EVENTS message may have: routing id, header, envelopes.
+inline constexpr std::size_t kMessageFramesMax = 2 + kBatchEventsMax;
+inline constexpr std::size_t kMessageBytesMax = kBatchBytesMax + kMessageSlackBytes;
+
+// True when `frame` is a two-byte header of a version or type this side
+// does not speak (the hub answers it with NACK `unsupported`).
+bool unsupported_header(std::string_view frame);
+
 enum class MessageType : std::uint8_t {
   kHello = 1,
   kWelcome = 2,
@@ -49,7 +61,8 @@ struct Cursor {  // WELCOME and ACK bodies
 };
 struct Nack {
   std::uint64_t cursor = 0;
-  std::string reason;  // gap, fork, bad_signature, malformed, wrong_origin, unavailable
+  std::string reason;  // gap, fork, bad_signature, malformed, wrong_origin, unavailable,
+                       // refused, unsupported (PROTOCOL.md, "Messages")
   std::string message;
 };
 

@@ -15,13 +15,17 @@
 // from any thread. stop() is idempotent and joins the thread; a round that
 // runs long polls stopping() to end early. After stop(), stopping() stays
 // true until the next start(). The round function must not call start() or
-// stop(), and must not throw.
+// stop(). A round that throws anyway does not end the thread (DESIGN.md
+// invariant 9): the exception is reported to `on_error` and the next round
+// comes after a back-off that doubles from kErrorBackoffMin to
+// kErrorBackoffMax while rounds keep failing, so nothing spins on it.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 
 namespace tawasul::node {
@@ -30,8 +34,12 @@ class BackgroundLoop {
  public:
   // One round; returns the wait before the next one.
   using Round = std::function<std::chrono::milliseconds()>;
+  // Told what a round threw, and how long the loop now waits.
+  using OnError = std::function<void(const std::string& what, std::chrono::milliseconds wait)>;
+  static constexpr std::chrono::milliseconds kErrorBackoffMin{1000};
+  static constexpr std::chrono::milliseconds kErrorBackoffMax{5 * 60 * 1000};
 
-  explicit BackgroundLoop(Round round);
+  explicit BackgroundLoop(Round round, OnError on_error = {});
   // Stops the thread (see stop()).
   ~BackgroundLoop();
   BackgroundLoop(const BackgroundLoop&) = delete;
@@ -50,8 +58,12 @@ class BackgroundLoop {
 
  private:
   void run();
+  // One round, with a thrown exception turned into the back-off wait.
+  std::chrono::milliseconds guarded_round();
 
   Round round_;
+  OnError on_error_;
+  std::chrono::milliseconds error_backoff_{0};  // 0 while rounds succeed
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

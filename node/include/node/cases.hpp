@@ -13,6 +13,8 @@
 #include "crypto/crypto.hpp"
 #include "crypto/envelope.hpp"
 #include "node/error.hpp"
+#include "node/text.hpp"
+#include "node/tracking.hpp"
 #include "node/workflow.hpp"
 
 namespace tawasul::node {
@@ -48,6 +50,10 @@ struct FilingRequest {
   // The blind index of the signed-in beneficiary's account (from the
   // session, never from the body; beneficiaries.hpp); empty without one.
   std::string account_index;
+  // The access code and its hash, made before the writer takes the filing
+  // (Argon2id is slow work that the serial writer must not do); never from
+  // the body. Without it, file_case makes one itself.
+  std::optional<AccessSecret> access;
   // The service's own promise in working days (from the catalogue, never
   // from the body); 0: the node's default.
   int answer_working_days = 0;
@@ -60,15 +66,10 @@ bool is_contact_preference(std::string_view preference);
 // Parses and validates a filing request body. Every refusal names the field.
 Result<FilingRequest> parse_filing_request(std::string_view body);
 
-// The first invalid UTF-8 byte's offset, or nullopt when `text` is valid UTF-8.
-std::optional<std::size_t> invalid_utf8_offset(std::string_view text);
-// Characters (code points) in valid UTF-8 text.
-std::size_t utf8_length(std::string_view text);
-
 // The payload of a `case.filed` event. Personal data (phone, e-mail, national
 // ID) is sealed with `seal_key`, bound to the tracking number and field name.
 nlohmann::json case_filed_payload(const FilingRequest& request, const std::string& tracking_number,
-                                  const crypto::Hash256& access_hash, std::int64_t submitted_ms,
+                                  std::string_view access_hash, std::int64_t submitted_ms,
                                   std::int64_t due_ms, const crypto::SealKey& seal_key);
 
 // Personal data at rest (DESIGN.md invariant 7): phone, e-mail and national

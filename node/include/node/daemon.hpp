@@ -18,6 +18,13 @@ struct DaemonConfig {
   std::string http_host = "127.0.0.1";
   int http_port = 8080;
   int http_threads = 32;
+  // HTTP bounds (node/http/server.hpp has all of them; these are the ones an
+  // operator tunes): open connections, the idle keep-alive timeout, the
+  // deadline for a request's line and headers, Argon2id hashes at once (0: cores).
+  int http_max_connections = 10000;
+  int http_idle_timeout_s = 10;
+  int http_header_timeout_s = 10;
+  int http_password_hashes = 0;
   // Node role: where the hub listens and its CURVE public key. Empty endpoint:
   // the node runs alone and keeps its events until a hub is configured.
   std::string hub_endpoint;

@@ -38,7 +38,11 @@ namespace tawasul::node {
 
 // A storage error as a node error; MDB_MAP_FULL keeps code "map_full" so the
 // writer can grow the map and run the batch again.
+// A full disk (ENOSPC, EDQUOT, EFBIG) is 507 insufficient_storage.
 Error from_storage(const storage::Error& e);
+// A node error inside a storage callback: "map_full" stays kMapFull (the
+// map grows and the work runs again), anything else is kInvalid.
+storage::Error to_storage(const Error& e);
 
 struct StoreStats {
   std::uint64_t cases = 0;
@@ -148,8 +152,8 @@ class NodeStore final : public federation::KeyDirectory {
   // that climbs to it: `case.escalated` {level, unit, assignee, level_name,
   // due_at_ms, …} or, above the sector head, `case.handed_to_hub`. `kind`
   // receives which. Errors: 409 when the case cannot be escalated.
-  Result<nlohmann::json> next_level(const nlohmann::json& state, std::int64_t now_ms,
-                                    std::string& kind);
+  Result<nlohmann::json> next_level(const storage::Txn& txn, const nlohmann::json& state,
+                                    std::int64_t now_ms, std::string& kind);
 
   // The sweeper's command: if `tracking_number` still has the due key
   // (due_ms, tracking) — i.e. this very deadline is still current, open and
@@ -197,6 +201,10 @@ class NodeStore final : public federation::KeyDirectory {
   // The current tree, or null before one is loaded. Cheap: re-parsed only
   // when another write (in any process) has replaced it.
   std::shared_ptr<const OrgTree> org_tree();
+  // The tree as `txn` sees it: a command reads the tree inside its own
+  // transaction (a second read transaction beside a write one would hold the
+  // same lock, and see the committed tree rather than the command's).
+  std::shared_ptr<const OrgTree> org_tree(const storage::Txn& txn);
 
   // This node's cases whose beneficiary has this phone, email or national_id
   // (`field`), found through the blind index; 400 naming the field when the
@@ -311,7 +319,7 @@ class NodeStore final : public federation::KeyDirectory {
   // True when the unit that holds the case (its level's unit, or its own
   // unit at level 0) is marked `final` in this node's tree: its answers
   // have no objection window and close the case.
-  bool answers_finally(const nlohmann::json& state);
+  bool answers_finally(const storage::Txn& txn, const nlohmann::json& state);
   // Inside a sweeper command: the case of this node whose due key is still
   // (key_ms, tracking) of `kind` — the very thing the sweeper found — or
   // nullopt when it has moved (the command is then stale).

@@ -108,6 +108,20 @@ class Notifier {
  private:
   // One round on the loop's thread; returns the wait before the next.
   std::chrono::milliseconds loop_round();
+  // One try at one message, and what came of it.
+  struct Attempt {
+    bool delivered = false;
+    bool permanent = false;  // waiting will not help: park it at once
+    bool cancelled = false;  // the notifier is stopping: left pending
+    std::string error;
+    std::string output;  // the command's, masked, on one line
+  };
+  Attempt attempt(const nlohmann::json& entry, int attempt_no);
+  // The back-off before try `attempt_no + 1`, with jitter.
+  std::int64_t retry_delay(int attempt_no) const;
+  // Records the outcome through the writer; false when it could not.
+  bool record(std::uint64_t id, int attempt_no, const std::string& label, const Attempt& tried,
+              std::int64_t now_ms, NotifyRound& round);
 
   NodeStore& store_;
   Writer& writer_;

@@ -52,6 +52,9 @@ Result<StaffMember> parse_staff_member(const nlohmann::json& body);
 Result<void> check_password(std::string_view password);
 
 inline constexpr std::int64_t kSessionLifetimeMs = 12LL * 3600 * 1000;
+// Sessions looked at for expiry each time one is opened (a bounded scan in
+// the opening's own transaction; see purge_expired_sessions).
+inline constexpr std::size_t kSessionPurgeWindow = 64;
 inline constexpr int kLoginFailuresMax = 5;
 inline constexpr std::int64_t kLockoutMs = 15LL * 60 * 1000;
 
@@ -71,6 +74,10 @@ class StaffDirectory {
   Result<void> open_beneficiary_session(storage::WriteTxn& txn, const std::string& account_id,
                                         std::string_view token, std::int64_t now_ms);
   Result<void> close_session(storage::WriteTxn& txn, std::string_view token);
+  // Removes the expired sessions among kSessionPurgeWindow taken from a
+  // random place in the table; returns how many. Every opening calls it, so
+  // expired sessions do not pile up.
+  Result<std::size_t> purge_expired_sessions(storage::WriteTxn& txn, std::int64_t now_ms);
   // Replaces a member's record (name, unit, roles, grants, disabled) and, when
   // `password_hash` is given, the password. Disabling an account or changing
   // its password ends its open sessions. Audited with the record before and after.
@@ -104,6 +111,8 @@ class StaffDirectory {
   Result<std::vector<nlohmann::json>> audit_tail(std::size_t max_entries);
 
  private:
+  Result<void> put_session(storage::WriteTxn& txn, std::string_view token, nlohmann::json session,
+                           std::int64_t now_ms);
   // The id stored under `kind` ("staff_id", "beneficiary_id") in a live session.
   std::optional<std::string> session_principal(std::string_view token, std::string_view kind,
                                                std::int64_t now_ms);

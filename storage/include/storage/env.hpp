@@ -32,7 +32,8 @@
 
 namespace tawasul::storage {
 
-enum class ErrorCode { kNotFound, kMapFull, kIo, kCorrupt, kConflict, kInvalid };
+// kNoSpace: the disk (or the file-size limit) is full; nothing was committed.
+enum class ErrorCode { kNotFound, kMapFull, kNoSpace, kIo, kCorrupt, kConflict, kInvalid };
 
 struct Error {
   ErrorCode code;
@@ -118,6 +119,9 @@ class Txn {
       Dbi dbi, std::string_view prefix) const;
 
   MDB_txn* raw() const { return txn_; }
+  // False for a WriteTxn (and its nested children): what it sees may still
+  // be rolled back.
+  bool read_only() const { return !writable_; }
 
  protected:
   Txn(Env* env, MDB_txn* txn, std::shared_lock<std::shared_mutex> lock)
@@ -128,6 +132,7 @@ class Txn {
   Env* env_ = nullptr;
   MDB_txn* txn_ = nullptr;
   std::shared_lock<std::shared_mutex> lock_;
+  bool writable_ = false;
   friend class Env;
 };
 
@@ -154,7 +159,11 @@ class WriteTxn : public Txn {
   }
 
  private:
-  using Txn::Txn;
+  WriteTxn(Env* env, MDB_txn* txn, std::shared_lock<std::shared_mutex> lock)
+      : Txn(env, txn, std::move(lock)) {
+    writable_ = true;
+  }
+  WriteTxn(Env* env, MDB_txn* txn) : Txn(env, txn) { writable_ = true; }
   Result<WriteTxn> begin_child();
   Result<void> commit();
   friend class Env;

@@ -146,10 +146,9 @@ class MemorySink final : public federation::EventSink {
     {
       std::lock_guard lock(mutex_);
       auto& chain = chains_[origin];
-      if (unavailable_next_ > 0) {
-        --unavailable_next_;
-        outcome =
-            StoreOutcome{StoreOutcome::Status::kUnavailable, chain.size(), "disk full (test)"};
+      if (fail_next_ > 0) {
+        --fail_next_;
+        outcome = StoreOutcome{fail_status_, chain.size(), "refused (test)"};
       } else {
         federation::ChainHead head;
         head.seq = chain.size();
@@ -205,9 +204,12 @@ class MemorySink final : public federation::EventSink {
     std::lock_guard lock(mutex_);
     chains_[origin] = std::move(chain);
   }
-  void unavailable_next(int n) {
+  void unavailable_next(int n) { fail_next(n, StoreOutcome::Status::kUnavailable); }
+  // The next `n` batches are answered with `status` and not stored.
+  void fail_next(int n, StoreOutcome::Status status) {
     std::lock_guard lock(mutex_);
-    unavailable_next_ = n;
+    fail_next_ = n;
+    fail_status_ = status;
   }
   std::vector<std::string> chain(const std::string& origin) const {
     std::lock_guard lock(mutex_);
@@ -264,7 +266,8 @@ class MemorySink final : public federation::EventSink {
   std::map<std::string, std::vector<std::string>> chains_;
   std::map<std::string, std::size_t> cursor_calls_;
   std::vector<StoreCall> calls_;
-  int unavailable_next_ = 0;
+  int fail_next_ = 0;
+  StoreOutcome::Status fail_status_ = StoreOutcome::Status::kUnavailable;
 
   std::mutex jobs_mutex_;
   std::condition_variable jobs_cv_;
@@ -333,6 +336,18 @@ class MemorySource final : public federation::EventSource {
   std::vector<std::string> chain_;
   std::uint64_t acknowledged_ = 0;
   std::uint64_t max_acknowledged_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// A clock that moves only when the test says so.
+
+class ManualClock final : public federation::Clock {
+ public:
+  std::int64_t monotonic_ms() const override { return now_; }
+  void advance(std::int64_t ms) { now_ += ms; }
+
+ private:
+  std::atomic<std::int64_t> now_{1'000'000};
 };
 
 // ---------------------------------------------------------------------------
@@ -414,6 +429,10 @@ class Hub {
     router_.reset();
   }
   const std::string& endpoint() const { return endpoint_; }
+  federation::HubStatus status() const {
+    REQUIRE(router_);
+    return router_->status();
+  }
 
  private:
   zmq::context_t& context_;
@@ -532,6 +551,7 @@ struct World {
     o.hello_retry_ms = 200;
     o.ack_timeout_ms = 1000;
     o.poll_interval_ms = 5;
+    o.backoff_initial_ms = 20;  // tests of the back-off itself use a manual clock
     return o;
   }
 
@@ -545,7 +565,7 @@ struct World {
 // ===========================================================================
 
 TEST_CASE("an enrolled node's uplink streams its whole chain and the hub acknowledges it",
-          "[router][uplink]") {
+          "[concurrency][router][uplink]") {
   const bool async_done = GENERATE(false, true);
   INFO("sink calls done " << (async_done ? "from another thread" : "synchronously"));
   World w(async_done);
@@ -625,7 +645,7 @@ TEST_CASE("a client with an unenrolled CURVE key never reaches the router", "[ro
 }
 
 TEST_CASE("a forged event (bad signature) is refused with NACK bad_signature and changes nothing",
-          "[router]") {
+          "[concurrency][router]") {
   World w;
   REQUIRE(w.crypto_ok);
   w.enroll_all();
@@ -715,11 +735,29 @@ TEST_CASE("a malformed or empty EVENTS message is refused with NACK malformed", 
     ksu.events(chain);
     CHECK(ksu.expect_nack().reason == "malformed");
   }
+  SECTION("more frames than a message may hold: drained, not kept") {
+    auto chain = fed::build_chain("KSU", w.ksu.sign.secret_key, 1);
+    std::vector<std::string> frames(federation::kMessageFramesMax + 100, chain[0]);
+    ksu.events(frames);
+    CHECK(ksu.expect_nack().reason == "malformed");
+  }
+  SECTION("genuine events whose frames are each allowed but whose sum is over the bound") {
+    // Five events of 300 KB each: 1.5 MB in one message.
+    std::vector<std::string> chain;
+    for (std::uint64_t seq = 1; seq <= 5; ++seq) {
+      crypto::Hash256 prev{};
+      if (!chain.empty()) prev = crypto::envelope_hash(chain.back());
+      chain.push_back(fed::make_event("KSU", seq, prev, w.ksu.sign.secret_key,
+                                      R"({"pad":")" + std::string(300'000, 'x') + R"("})"));
+    }
+    ksu.events(chain);
+    CHECK(ksu.expect_nack().reason == "malformed");
+  }
   CHECK(w.sink.store_calls() == 0);
   CHECK(w.sink.size("KSU") == 0);
 }
 
-TEST_CASE("a replayed batch is acknowledged without change", "[router]") {
+TEST_CASE("a replayed batch is acknowledged without change", "[concurrency][router]") {
   const bool async_done = GENERATE(false, true);
   World w(async_done);
   REQUIRE(w.crypto_ok);
@@ -822,7 +860,8 @@ TEST_CASE("a HELLO is answered with the hub's durable cursor", "[router]") {
   CHECK(ksu.expect_cursor(MessageType::kWelcome) == 7);
 }
 
-TEST_CASE("messages of an unknown version or type are dropped", "[router]") {
+TEST_CASE("messages of an unknown version or type are refused as unsupported, others dropped",
+          "[router]") {
   World w;
   REQUIRE(w.crypto_ok);
   w.enroll_all();
@@ -830,9 +869,17 @@ TEST_CASE("messages of an unknown version or type are dropped", "[router]") {
   RawClient ksu = w.client(w.ksu);
   auto chain = fed::build_chain("KSU", w.ksu.sign.secret_key, 1);
 
-  // Version 2 and type 7 headers; a WELCOME and a CALENDAR sent to the hub; a malformed HELLO.
+  // Version 2 and type 7 headers: answered NACK unsupported, so a newer node
+  // backs off (PROTOCOL.md, "Messages").
   ksu.send_raw(std::string{'\x02', '\x03'}, chain);
+  auto version = ksu.expect_nack();
+  CHECK(version.reason == "unsupported");
+  CHECK(version.message.find("version 2") != std::string::npos);
   ksu.send_raw(std::string{'\x01', '\x07'}, {federation::encode(federation::Hello{"KSU", 0, 0})});
+  CHECK(ksu.expect_nack().reason == "unsupported");
+  CHECK(w.hub.status().refusals.at("KSU").reason == "unsupported");
+  CHECK(w.hub.status().refusals.at("KSU").count == 2);
+  // A WELCOME and a CALENDAR sent to the hub; a malformed HELLO: dropped.
   ksu.send(MessageType::kWelcome, {federation::encode(federation::Cursor{0})});
   ksu.send(MessageType::kCalendar, {R"({"version":1})", "weekend fri sat\n", std::string(64, 'x')});
   ksu.send(MessageType::kHello, {"{not json"});
@@ -844,7 +891,8 @@ TEST_CASE("messages of an unknown version or type are dropped", "[router]") {
   CHECK(ksu.expect_cursor(MessageType::kWelcome) == 0);
 }
 
-TEST_CASE("the uplink resumes from the hub's cursor after the hub restarts", "[router][uplink]") {
+TEST_CASE("the uplink resumes from the hub's cursor after the hub restarts",
+          "[concurrency][router][uplink]") {
   World w;
   REQUIRE(w.crypto_ok);
   w.enroll_all();
@@ -972,7 +1020,7 @@ TEST_CASE("the uplink halts on a fork NACK", "[router][uplink]") {
   CHECK(w.sink.chain("KSU") == hub_chain);
 }
 
-TEST_CASE("the uplink retries when the hub cannot store", "[router][uplink]") {
+TEST_CASE("the uplink retries when the hub cannot store", "[concurrency][router][uplink]") {
   const bool async_done = GENERATE(false, true);
   World w(async_done);
   REQUIRE(w.crypto_ok);
@@ -996,7 +1044,8 @@ TEST_CASE("the uplink retries when the hub cannot store", "[router][uplink]") {
   CHECK(calls[0].outcome.status == StoreOutcome::Status::kUnavailable);
 }
 
-TEST_CASE("a node removed from the directory after connecting is refused", "[router]") {
+TEST_CASE("a node removed from the directory after connecting is refused",
+          "[concurrency][router]") {
   World w;
   REQUIRE(w.crypto_ok);
   w.enroll_all();
@@ -1138,7 +1187,8 @@ TEST_CASE("the ZAP handler refuses when the key directory fails", "[zap]") {
   req.close();
 }
 
-TEST_CASE("a second hub in the same context cannot start while the first runs", "[router][zap]") {
+TEST_CASE("a second hub in the same context cannot start while the first runs",
+          "[concurrency][router][zap]") {
   World w;
   REQUIRE(w.crypto_ok);
   w.enroll_all();
@@ -1240,7 +1290,7 @@ TEST_CASE("a hub without a national calendar sends none", "[router][calendar]") 
 }
 
 TEST_CASE("the uplink hands the hub's calendar to its receiver, also after a hub restart",
-          "[router][uplink][calendar]") {
+          "[concurrency][router][uplink][calendar]") {
   World w;
   REQUIRE(w.crypto_ok);
   w.enroll_all();
@@ -1286,4 +1336,119 @@ TEST_CASE("the uplink hands the hub's calendar to its receiver, also after a hub
   CHECK(w.sink.chain("KSU") == source.chain());
   // Nothing more is sent once the node holds the hub's version.
   CHECK_FALSE(wait_until([&] { return receiver.received().size() > 2; }, 500ms));
+}
+
+// ===========================================================================
+// Refusals, back-off and per-peer bounds (PROTOCOL.md, "Back-off", "Memory").
+
+namespace {
+
+// A World's uplink on a manual clock with no jitter: waits are exact.
+federation::UplinkOptions manual_options(World& w, const std::string& endpoint) {
+  auto o = w.uplink_options(endpoint, w.ksu.curve);
+  o.backoff_initial_ms = 1000;
+  o.random = [] { return 0.0; };
+  return o;
+}
+
+// Real time in which an uplink that does not back off would resend many times.
+constexpr auto kQuiet = 400ms;
+
+}  // namespace
+
+TEST_CASE("a refused event is resent only after its back-off, and streaming resumes by itself",
+          "[router][uplink][backoff]") {
+  const auto reason = GENERATE(StoreOutcome::Status::kRefused, StoreOutcome::Status::kUnsupported,
+                               StoreOutcome::Status::kUnavailable);
+  const std::string name = reason == StoreOutcome::Status::kRefused       ? "refused"
+                           : reason == StoreOutcome::Status::kUnsupported ? "unsupported"
+                                                                          : "unavailable";
+  INFO("the sink answers " << name);
+  World w;
+  REQUIRE(w.crypto_ok);
+  w.enroll_all();
+  w.sink.fail_next(3, reason);
+  const auto endpoint = w.hub.start();
+  ManualClock clock;
+  MemorySource source("KSU", fed::build_chain("KSU", w.ksu.sign.secret_key, 10));
+  federation::Uplink uplink(w.context, source, manual_options(w, endpoint), w.logs.log(), clock);
+  uplink.start();
+
+  // Tries 1, 2 and 3 wait 1 s, 2 s and 4 s of the node's clock, not of ours.
+  std::int64_t wait = 1000;
+  for (std::size_t tries = 1; tries <= 3; ++tries) {
+    INFO("try " << tries);
+    REQUIRE(wait_until(
+        [&] { return w.sink.store_calls() == tries && uplink.status().retries == tries; }));
+    auto status = uplink.status();
+    CHECK(status.refused == name);
+    CHECK(status.refusal == "refused (test)");
+    CHECK(status.retry_in_ms == wait);
+    CHECK_FALSE(status.streaming);
+    CHECK_FALSE(status.halted);
+    CHECK(w.hub.status().refusals.at("KSU").reason == name);
+    // Frozen clock: nothing is resent, however long we wait...
+    std::this_thread::sleep_for(kQuiet);
+    clock.advance(wait - 1);
+    std::this_thread::sleep_for(kQuiet);
+    CHECK(w.sink.store_calls() == tries);
+    // ...until the wait is over.
+    clock.advance(1);
+    wait *= 2;
+  }
+  // The cause is gone (the hub upgraded): everything arrives, the status clears.
+  const bool done =
+      wait_until([&] { return w.sink.size("KSU") == 10 && uplink.status().acked == 10; });
+  INFO("log:\n" << w.logs.dump());
+  REQUIRE(done);
+  auto status = uplink.status();
+  CHECK(status.refused.empty());
+  CHECK(status.retries == 0);
+  CHECK(status.streaming);
+  CHECK(w.sink.chain("KSU") == source.chain());
+  CHECK(w.hub.status().refusals.empty());
+  CHECK(w.logs.contains("accepts our events again"));
+}
+
+TEST_CASE("back-off waits double from 1 s to 5 min, with at most a quarter of jitter",
+          "[uplink][backoff]") {
+  federation::UplinkOptions o;
+  CHECK(federation::backoff_wait_ms(o, 1, 0.0) == 1000);
+  CHECK(federation::backoff_wait_ms(o, 2, 0.0) == 2000);
+  CHECK(federation::backoff_wait_ms(o, 9, 0.0) == 256000);
+  CHECK(federation::backoff_wait_ms(o, 10, 0.0) == 300000);
+  CHECK(federation::backoff_wait_ms(o, 4000000000u, 0.0) == 300000);
+  CHECK(federation::backoff_wait_ms(o, 1, 0.999) == 1249);
+  CHECK(federation::backoff_wait_ms(o, 10, 0.5) == 337500);
+}
+
+TEST_CASE("after a key rotation the backlog signed by the old key verifies under it",
+          "[router][keys]") {
+  World w;
+  REQUIRE(w.crypto_ok);
+  // KSU signed 1..5 with key A, then rotated to key B; the hub was told so
+  // at re-enrolment, before it received any of it.
+  const auto key_a = w.ksu.sign;
+  const auto key_b = crypto::SigningKeyPair::generate();
+  auto chain = fed::build_chain("KSU", key_a.secret_key, 5);
+  std::vector<std::string> with_a = chain;
+  fed::extend_chain(chain, "KSU", key_b.secret_key, 3);
+  auto enrolled = w.ksu.enrolled();
+  enrolled.sign_public = key_b.public_key;
+  enrolled.retired = {federation::RetiredKey{key_a.public_key, 5}};
+  w.directory.enroll(enrolled);
+  w.hub.start();
+  RawClient ksu = w.client(w.ksu);
+
+  SECTION("the old key cannot sign beyond its range") {
+    fed::extend_chain(with_a, "KSU", key_a.secret_key, 1);  // event 6, signed by A
+    ksu.events(with_a);
+    CHECK(ksu.expect_nack().reason == "bad_signature");
+    CHECK(w.sink.size("KSU") == 0);
+  }
+  SECTION("the whole chain, in one batch and across the rotation") {
+    ksu.events(chain);
+    CHECK(ksu.expect_cursor(MessageType::kAck) == 8);
+    CHECK(w.sink.chain("KSU") == chain);
+  }
 }

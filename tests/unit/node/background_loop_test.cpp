@@ -51,7 +51,8 @@ class Rounds {
 
 }  // namespace
 
-TEST_CASE("a started loop runs a round at once and again after each wait", "[background]") {
+TEST_CASE("a started loop runs a round at once and again after each wait",
+          "[concurrency][background]") {
   Rounds rounds;
   BackgroundLoop loop([&] {
     rounds.hit();
@@ -66,7 +67,7 @@ TEST_CASE("a started loop runs a round at once and again after each wait", "[bac
   CHECK(loop.stopping());
 }
 
-TEST_CASE("wake() runs a round before the wait ends", "[background]") {
+TEST_CASE("wake() runs a round before the wait ends", "[concurrency][background]") {
   Rounds rounds;
   BackgroundLoop loop([&] {
     rounds.hit();
@@ -85,7 +86,7 @@ TEST_CASE("wake() runs a round before the wait ends", "[background]") {
 }
 
 TEST_CASE("stop() ends a long wait, joins, may be called again, and start() resumes",
-          "[background]") {
+          "[concurrency][background]") {
   Rounds rounds;
   BackgroundLoop loop([&] {
     rounds.hit();
@@ -110,7 +111,7 @@ TEST_CASE("stop() ends a long wait, joins, may be called again, and start() resu
   loop.stop();
 }
 
-TEST_CASE("stop() on a loop never started only marks it stopping", "[background]") {
+TEST_CASE("stop() on a loop never started only marks it stopping", "[concurrency][background]") {
   Rounds rounds;
   {
     BackgroundLoop loop([&] {
@@ -125,7 +126,7 @@ TEST_CASE("stop() on a loop never started only marks it stopping", "[background]
   CHECK(rounds.count() == 0);
 }
 
-TEST_CASE("the destructor stops a running loop during its wait", "[background]") {
+TEST_CASE("the destructor stops a running loop during its wait", "[concurrency][background]") {
   Rounds rounds;
   {
     BackgroundLoop loop([&] {
@@ -139,7 +140,7 @@ TEST_CASE("the destructor stops a running loop during its wait", "[background]")
 }
 
 TEST_CASE("inside a round stopping() turns true once stop() is requested, ending it early",
-          "[background]") {
+          "[concurrency][background]") {
   std::mutex mutex;
   std::condition_variable changed;
   bool entered = false;

@@ -561,7 +561,8 @@ struct FiledFixture {
     auto normalized = node::normalize_access_code(access_code);
     REQUIRE(normalized.has_value());
     payload = node::case_filed_payload(
-        request, tracking, node::access_code_hash(tracking, *normalized), submitted, due, seal_key);
+        request, tracking, tawasul::crypto::to_hex(node::access_code_hash(tracking, *normalized)),
+        submitted, due, seal_key);
     event.origin = "KSU";
     event.seq = 7;
     event.time_ms = static_cast<std::uint64_t>(submitted);
@@ -602,8 +603,8 @@ TEST_CASE("case_filed_payload seals personal data bound to the case and field", 
   SECTION("absent personal data is not sealed") {
     f.request.beneficiary.email.reset();
     f.request.beneficiary.national_id.reset();
-    auto p = node::case_filed_payload(f.request, f.tracking, crypto::Hash256{}, f.submitted, f.due,
-                                      f.seal_key);
+    auto p = node::case_filed_payload(f.request, f.tracking, crypto::to_hex(crypto::Hash256{}),
+                                      f.submitted, f.due, f.seal_key);
     CHECK(p["beneficiary"].contains("phone_sealed"));
     CHECK_FALSE(p["beneficiary"].contains("email_sealed"));
     CHECK_FALSE(p["beneficiary"].contains("national_id_sealed"));

@@ -186,6 +186,39 @@ TEST_CASE("lookup_case opens a case only with its access code", "[store]") {
   }
 }
 
+TEST_CASE("a copy of the store gives no cheap way to an access code", "[store][security]") {
+  NodeSite site;
+  json a = file_ok(*site.store, sample_request(), kMarch15);
+  const std::string ta = a["tracking_number"], ca = a["access_code"];
+  // What a stolen copy holds: the case's stored hash.
+  auto dbi = site.store->env().dbi("cases");
+  REQUIRE(dbi);
+  auto txn = site.store->env().begin_read();
+  REQUIRE(txn);
+  auto raw = txn->find(*dbi, ta);
+  REQUIRE(raw);
+  const std::string stored = json::parse(*raw)["access_hash"];
+  // Argon2id with a salt of its own (v2): each guess costs 8 MiB and two
+  // passes, not one keyed BLAKE2b under a public constant (v1).
+  CHECK(stored.starts_with("$argon2id$v=19$m=8192,t=2,p=1$"));
+  const auto normalized = node::normalize_access_code(ca);
+  REQUIRE(normalized);
+  CHECK(stored.find(tawasul::crypto::to_hex(node::access_code_hash(ta, *normalized))) ==
+        std::string::npos);
+  CHECK(node::access_code_matches(stored, ta, ca));
+  CHECK_FALSE(node::access_code_matches(stored, ta, node::generate_access_code()));
+  // Two cases' hashes of one code differ (the salt), so no table serves both.
+  const auto one = node::new_access_secret();
+  const auto two = node::new_access_secret();
+  CHECK(node::access_code_matches(one.hash, "", one.code));
+  CHECK(node::access_code_matches(two.hash, "", two.code));
+  CHECK_FALSE(node::access_code_matches(one.hash, "", two.code));
+  const auto again = tawasul::crypto::hash_password(*node::normalize_access_code(one.code),
+                                                    node::access_code_cost());
+  REQUIRE(again);
+  CHECK(*again != one.hash);
+}
+
 TEST_CASE("personal data is sealed at rest", "[store][invariant]") {
   NodeSite site;
   const std::string subject = "Scholarship payment delayed SUBJ-5d1e9a";
@@ -510,8 +543,9 @@ TEST_CASE("a node cannot file a case under another node's tracking number at the
   const auto normalized = node::normalize_access_code(forged_code);
   REQUIRE(normalized.has_value());
   json forged = node::case_filed_payload(
-      sample_request("Squatted case"), victim, node::access_code_hash(victim, *normalized),
-      kMarch15, node::national_calendar()->add_working_days(kMarch15, node::kAnswerWorkingDays),
+      sample_request("Squatted case"), victim,
+      tawasul::crypto::to_hex(node::access_code_hash(victim, *normalized)), kMarch15,
+      node::national_calendar()->add_working_days(kMarch15, node::kAnswerWorkingDays),
       ksu.id.seal_key);
 
   // KSU's own store refuses to file under RUH's number...
@@ -794,7 +828,7 @@ TEST_CASE("asking the beneficiary stops the SLA clock — their reply restarts i
 // The writer
 // --------------------------------------------------------------------------
 
-TEST_CASE("the writer commits commands from many threads in groups", "[writer]") {
+TEST_CASE("the writer commits commands from many threads in groups", "[concurrency][writer]") {
   NodeSite site;
   node::Writer writer(site.store->env());
   writer.start();
@@ -864,7 +898,8 @@ TEST_CASE("the writer commits commands from many threads in groups", "[writer]")
   CHECK(site.store->verify().has_value());
 }
 
-TEST_CASE("a failing command rolls back alone and the rest of its batch commits", "[writer]") {
+TEST_CASE("a failing command rolls back alone and the rest of its batch commits",
+          "[concurrency][writer]") {
   NodeSite site;
   auto dbi = site.store->env().dbi("writer_test");
   REQUIRE(dbi.has_value());
@@ -929,7 +964,7 @@ TEST_CASE("a failing command rolls back alone and the rest of its batch commits"
   CHECK_FALSE(txn->find(*dbi, "bad").has_value());
 }
 
-TEST_CASE("a failing file_case in a batch leaves no trace", "[writer]") {
+TEST_CASE("a failing file_case in a batch leaves no trace", "[concurrency][writer]") {
   NodeSite site;
   node::Writer writer(site.store->env());
   writer.start();
@@ -958,7 +993,8 @@ TEST_CASE("a failing file_case in a batch leaves no trace", "[writer]") {
   CHECK(site.store->verify().has_value());
 }
 
-TEST_CASE("stop() finishes queued commands, then submit answers 503 at once", "[writer]") {
+TEST_CASE("stop() finishes queued commands, then submit answers 503 at once",
+          "[concurrency][writer]") {
   NodeSite site;
   node::Writer writer(site.store->env());
   writer.start();
@@ -1010,7 +1046,7 @@ TEST_CASE("stop() finishes queued commands, then submit answers 503 at once", "[
   CHECK(stats->cases == kQueued);
 }
 
-TEST_CASE("a writer that was never started refuses at once", "[writer]") {
+TEST_CASE("a writer that was never started refuses at once", "[concurrency][writer]") {
   NodeSite site;
   node::Writer writer(site.store->env());
   auto r = writer.execute([](storage::WriteTxn&) -> node::Result<json> { return json(1); });
@@ -1019,7 +1055,7 @@ TEST_CASE("a writer that was never started refuses at once", "[writer]") {
   CHECK(writer.batches_committed() == 0);
 }
 
-TEST_CASE("a full queue answers 503 overloaded", "[writer]") {
+TEST_CASE("a full queue answers 503 overloaded", "[concurrency][writer]") {
   NodeSite site;
   node::Writer writer(site.store->env(), 1024, 2);
   writer.start();
@@ -1076,4 +1112,125 @@ TEST_CASE("after a node's signing key is rotated at the hub, its earlier events 
   REQUIRE(report.has_value());
   CHECK(report->streams.at("KSU") == 2);
   CHECK(hub.store->by_code("KSU")->sign_public == rotated.sign_public);
+}
+
+// --------------------------------------------------------------------------
+// What the hub's fold refuses (storage/FORMAT.md, "Event kinds")
+// --------------------------------------------------------------------------
+
+namespace {
+
+// KSU's first event, of `kind` with `payload`, signed by hand by its key: what
+// a rogue or newer node could send.
+std::string signed_first_event(const NodeSite& site, const std::string& kind, const json& payload) {
+  crypto::Event event;
+  event.origin = site.id.code;
+  event.seq = 1;
+  event.time_ms = static_cast<std::uint64_t>(kMarch15);
+  event.kind = kind;
+  event.payload = payload.dump();
+  auto envelope = crypto::seal_envelope(event, site.id.sign.secret_key);
+  REQUIRE(envelope.has_value());
+  return *envelope;
+}
+
+}  // namespace
+
+TEST_CASE("the hub checks a replicated filing by the API's rules and refuses a bad one whole",
+          "[store][hub][replication]") {
+  NodeSite ksu("KSU");
+  HubSite hub;
+  REQUIRE(hub.store->enroll(enrolled_of(ksu.id), false, kMarch15).has_value());
+  json genuine = file_ok(*ksu.store, sample_request("A genuine case"), kMarch15);
+  auto filed = crypto::decode_envelope(ksu.events()[0]);
+  REQUIRE(filed.has_value());
+  json payload = json::parse(filed->payload);
+
+  SECTION("a string where the API takes true or false") {
+    payload["confidential"] = "yes";
+  }
+  SECTION("a subject the API would refuse as too short") {
+    payload["subject"] = "x";
+  }
+  SECTION("an unknown contact preference") {
+    payload["contact_preference"] = 7;
+  }
+  SECTION("a beneficiary name that is no text") {
+    payload["beneficiary"]["name"] = json::array({1, 2});
+  }
+  auto refused = hub.store_remote("KSU", {signed_first_event(ksu, node::kCaseFiled, payload)});
+  REQUIRE_FALSE(refused.has_value());
+  INFO(refused.error().message);
+  CHECK(refused.error().code == "refused");
+  CHECK(refused.error().message.find("malformed_event") != std::string::npos);
+  CHECK(hub.head("KSU") == 0);
+  CHECK(hub.cases() == 0);
+  // The genuine event is then taken as ever.
+  REQUIRE(hub.store_remote("KSU", ksu.events()).has_value());
+  CHECK(hub.cases() == 1);
+}
+
+TEST_CASE("an event of a kind the hub does not know is refused as unsupported, nothing stored",
+          "[store][hub][replication]") {
+  NodeSite ksu("KSU");
+  HubSite hub;
+  REQUIRE(hub.store->enroll(enrolled_of(ksu.id), false, kMarch15).has_value());
+  const std::string kind = GENERATE(std::string("case.reopened"), std::string("node.started"));
+  INFO("kind " << kind);
+  auto refused = hub.store_remote(
+      "KSU", {signed_first_event(ksu, kind, json{{"tracking_number", "KSU-26-0000001-0"}})});
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code == "unsupported");
+  CHECK(hub.head("KSU") == 0);
+  REQUIRE(hub.store->verify().has_value());
+}
+
+TEST_CASE("after rotate_signing_key the backlog signed by the old key and the new events verify",
+          "[store][hub][enroll][rotation]") {
+  // KSU signs events 1..2 with key A; the hub has none of them yet.
+  auto ksu = std::make_unique<NodeSite>("KSU");
+  HubSite hub;
+  REQUIRE(hub.store->enroll(enrolled_of(ksu->id), false, kMarch15).has_value());
+  file_ok(*ksu->store, sample_request("Signed with key A"), kMarch15);
+  file_ok(*ksu->store, sample_request("Also signed with A"), kMarch15 + 1000);
+  const auto key_a = ksu->id.sign.public_key;
+
+  // Stopped, rotated to key B (as `tawasul rotate-key` does), restarted.
+  ksu->store.reset();
+  auto rotated = node::rotate_signing_key(ksu->dir.path(), ksu->id, 2);
+  REQUIRE(rotated.has_value());
+  CHECK(rotated->sign.public_key != key_a);
+  REQUIRE(rotated->retired_sign.size() == 1);
+  CHECK(rotated->retired_sign[0].last_seq == 2);
+  auto reloaded = node::load_identity(ksu->dir.path());
+  REQUIRE(reloaded.has_value());
+  CHECK(reloaded->sign.public_key == rotated->sign.public_key);
+  REQUIRE(reloaded->retired_sign.size() == 1);
+  CHECK(reloaded->retired_sign[0].sign_public == key_a);
+  ksu->id = *reloaded;
+  ksu->store = open_store(ksu->dir.path(), ksu->id);
+  file_ok(*ksu->store, sample_request("Signed with key B"), kMarch15 + 2000);
+  REQUIRE(ksu->store->verify().has_value());  // the node's own chain, both keys
+
+  // The hub re-enrols KSU from its identity.pub, then gets 1..3.
+  auto pub = node::public_identity(ksu->id);
+  auto history = node::parse_retired_keys(pub["retired_sign_keys"]);
+  REQUIRE(history.has_value());
+  federation::EnrolledNode enrolled = enrolled_of(ksu->id);
+  enrolled.retired = *history;
+  REQUIRE(hub.store->enroll(enrolled, true, kMarch15).has_value());
+  auto directory_entry = hub.store->by_code("KSU");
+  REQUIRE(directory_entry.has_value());
+  const auto events = ksu->events();
+  REQUIRE(events.size() == 3);
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    INFO("event " << seq);
+    CHECK(crypto::verify_envelope(events[seq - 1],
+                                  federation::signing_key_for(*directory_entry, seq)));
+  }
+  REQUIRE(hub.store_remote("KSU", events).has_value());
+  auto report = hub.store->verify();
+  INFO((report ? std::string("ok") : report.error().message));
+  REQUIRE(report.has_value());
+  CHECK(report->streams.at("KSU") == 3);
 }

@@ -375,7 +375,7 @@ TEST_CASE("addresses are masked for logs", "[outbox]") {
 // --------------------------------------------------------------------------
 
 TEST_CASE("a real command gets the message as JSON on stdin, with the phone opened",
-          "[outbox][notifier]") {
+          "[concurrency][outbox][notifier]") {
   Site site;
   TempDir out{"notify-out"};
   const std::string tn = site.file_case();
@@ -490,7 +490,7 @@ TEST_CASE("a failing command is retried on the back-off schedule and ends failed
 }
 
 TEST_CASE("a command that hangs is killed after the timeout and tried again later",
-          "[outbox][notifier]") {
+          "[concurrency][outbox][notifier]") {
   Site site;
   TempDir work{"notify-hang"};
   site.file_case();
@@ -567,7 +567,7 @@ TEST_CASE("without a command each message is one log line with the address maske
 }
 
 TEST_CASE("a hanging command blocks neither case handling nor the notifier's stop",
-          "[outbox][notifier]") {
+          "[concurrency][outbox][notifier]") {
   Site site;
   TempDir work{"notify-busy"};
   site.file_case();

@@ -220,7 +220,7 @@ TEST_CASE("the due index follows each case's running deadline, kept by the fold"
 }
 
 TEST_CASE("breaches climb the ladder one level at a time, up to the hand-off to the hub",
-          "[sweeper][store]") {
+          "[concurrency][sweeper][store]") {
   Site site;
   const std::string tn = site.file_routed();
   site.act_ok(tn, CaseAction::kStart, {{"assignee", "emp"}});
@@ -398,7 +398,7 @@ TEST_CASE("a paused clock is not escalated, and the reply puts the resumed deadl
 }
 
 TEST_CASE("a crash between breach detection and commit escalates once after the restart",
-          "[sweeper][store][crash]") {
+          "[concurrency][sweeper][store][crash]") {
   Site site;
   const std::string tn = site.file_routed();
   const std::int64_t due0 = site.state(tn)["due_at_ms"];
@@ -811,7 +811,7 @@ TEST_CASE("parse_iso8601 reads instants with a zone and refuses the rest", "[swe
 }
 
 TEST_CASE("near its deadline a case is warned once, to its assignee and its unit head",
-          "[sweeper][store][warning]") {
+          "[concurrency][sweeper][store][warning]") {
   Site site;
   const std::string tn = site.file_routed();
   site.act_ok(tn, CaseAction::kStart, {{"assignee", "emp"}});
