@@ -82,8 +82,9 @@ TEST_CASE("a node runs notify_command for a filed case, with the phone opened on
 // is an Arabic e-mail address made the notifier throw on its log line
 // (nlohmann type_error 316 on the byte-wise masked address), uncaught on its
 // thread; the message stayed pending, so the next start aborted again.
-TEST_CASE("a case whose only contact is an Arabic e-mail address is notified; the node stays up",
-          "[integration][notify][text]") {
+TEST_CASE(
+    "a case whose only contact is an Arabic e-mail address is notified, and the node stays up",
+    "[integration][notify][text]") {
   TempDir tmp("notify-ar");
   const auto dir = tmp / "KSU";
   auto init = run_tawasul({"init", "--role", "node", "--code", "KSU", "--data", dir.string()});

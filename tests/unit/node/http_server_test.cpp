@@ -182,7 +182,7 @@ TEST_CASE("the server answers, keeps the connection alive and takes pipelined re
   CHECK(body_of(c.answer()) == "three +");
 }
 
-TEST_CASE("404, 405 and a throwing handler get the JSON error shape; the server goes on",
+TEST_CASE("404, 405 and a throwing handler get the JSON error shape, and the server goes on",
           "[http][server]") {
   TestServer s;
   Conn c(s.port);

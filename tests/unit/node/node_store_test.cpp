@@ -1234,3 +1234,34 @@ TEST_CASE("after rotate_signing_key the backlog signed by the old key and the ne
   REQUIRE(report.has_value());
   CHECK(report->streams.at("KSU") == 3);
 }
+
+TEST_CASE("expired sessions are removed when sessions are opened", "[store][sessions]") {
+  NodeSite site;
+  auto sessions = site.store->env().dbi("sessions");
+  REQUIRE(sessions);
+  auto count = [&] {
+    std::size_t n = 0;
+    auto txn = site.store->env().begin_read();
+    REQUIRE(txn);
+    REQUIRE(txn->scan(*sessions, "", [&](std::string_view, std::string_view) {
+      ++n;
+      return true;
+    }));
+    return n;
+  };
+  auto open = [&](const std::string& token, std::int64_t now) {
+    auto r = in_write<json>(*site.store, [&](storage::WriteTxn& txn) -> node::Result<json> {
+      if (auto o = site.store->staff().open_session(txn, "staff-7", token, now); !o)
+        return std::unexpected(o.error());
+      return json{};
+    });
+    REQUIRE(r);
+  };
+  for (int i = 0; i < 10; ++i) open("old-" + std::to_string(i), kMarch15);
+  CHECK(count() == 10);
+  // Within their lifetime they stay; once expired, the next opening removes them.
+  open("fresh-1", kMarch15 + node::kSessionLifetimeMs - 1);
+  CHECK(count() == 11);
+  open("fresh-2", kMarch15 + node::kSessionLifetimeMs + 1);
+  CHECK(count() == 2);  // fresh-1 and fresh-2
+}

@@ -146,7 +146,7 @@ TEST_CASE("a case whose only contact is an Arabic e-mail is notified, and the no
   writer.stop();
 }
 
-TEST_CASE("a command that throws fails alone; the writer goes on", "[writer][text]") {
+TEST_CASE("a command that throws fails alone, and the writer goes on", "[writer][text]") {
   init_crypto();
   TempDir dir{"text"};
   auto id = make_identity(dir.path() / "data", node::Role::kNode, "KSU");
