@@ -112,7 +112,7 @@ void HubRouter::run() {
       for (int i = 0; i < 64; ++i) {
         Incoming message;
         if (!receive(message)) break;
-        handle(message);
+        handle_guarded(message);
       }
     } catch (const zmq::error_t& e) {
       if (e.num() == ETERM) break;
@@ -140,6 +140,27 @@ bool HubRouter::receive(Incoming& in) {
     if (!more) return true;
     part.rebuild();
     if (!socket_->recv(part, zmq::recv_flags::none)) return true;
+  }
+}
+
+// No poison stops the router (DESIGN.md invariant 9): a message whose
+// handling throws is refused (the node backs off), and the next one is read.
+void HubRouter::handle_guarded(Incoming& message) {
+  try {
+    handle(message);
+  } catch (const std::exception& e) {
+    log_("error", std::string("federation: a message could not be handled: ") + e.what());
+    if (message.frames.size() < 2) return;
+    const char* user_id = zmq_msg_gets(message.frames[1].handle(), "User-Id");
+    if (user_id == nullptr || *user_id == '\0') return;
+    try {
+      const std::string code = user_id;
+      const std::uint64_t cursor = sink_.cursor(code);
+      refused(code, "refused", e.what(), cursor);
+      post({message.frames[0].to_string(), encode_header(MessageType::kNack),
+            encode(Nack{cursor, "refused", "the hub could not handle this message"})});
+    } catch (const std::exception&) {  // the refusal itself failed: the node times out
+    }
   }
 }
 
@@ -286,9 +307,16 @@ void HubRouter::handle_events(const std::string& routing_id, const std::string& 
     ++peer.batches;
     peer.bytes += bytes;
   }
-  sink_.store(code, std::move(batch), [this, routing_id, code, bytes](StoreOutcome outcome) {
-    stored(routing_id, code, bytes, outcome);
-  });
+  try {
+    sink_.store(code, std::move(batch), [this, routing_id, code, bytes](StoreOutcome outcome) {
+      stored(routing_id, code, bytes, outcome);
+    });
+  } catch (const std::exception& e) {
+    // Answered as any refused batch, which also releases its place in flight.
+    stored(routing_id, code, bytes,
+           StoreOutcome{StoreOutcome::Status::kRefused, sink_.cursor(code),
+                        std::string("the hub could not store this batch: ") + e.what()});
+  }
 }
 
 void HubRouter::stored(const std::string& routing_id, const std::string& code, std::size_t bytes,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <random>
+#include <thread>
 #include <zmq_addon.hpp>
 
 #include "federation/wire.hpp"
@@ -77,7 +78,28 @@ UplinkStatus Uplink::status() const {
 // `halted` needs an operator: the histories disagree, and sending more cannot
 // fix that. Backing off ends by itself: the hub may be upgraded, its disk
 // freed. The node keeps serving locally whatever the uplink's state.
+// No poison stops the uplink (DESIGN.md invariant 9): whatever one session
+// throws is logged, and a new session (a new socket, a new handshake) starts
+// after a back-off of 1 s doubling to 5 min while sessions keep failing.
 void Uplink::run() {
+  std::uint32_t failures = 0;
+  while (!stop_) {
+    try {
+      run_session();
+      return;  // stopped, or the context ended
+    } catch (const std::exception& e) {
+      ++failures;
+      const std::int64_t wait = backoff_wait_ms(options_, failures, 0.0);
+      log_("error", std::string("federation: the uplink failed (") + e.what() +
+                        "); starting again in " + std::to_string(wait) + " ms");
+      const std::int64_t until = clock_.monotonic_ms() + wait;
+      while (!stop_ && clock_.monotonic_ms() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(options_.poll_interval_ms));
+    }
+  }
+}
+
+void Uplink::run_session() {
   zmq::socket_t socket(context_, zmq::socket_type::dealer);
   socket.set(zmq::sockopt::linger, 0);
   socket.set(zmq::sockopt::immediate, 1);

@@ -102,6 +102,7 @@ class HubRouter {
   void run();
   bool receive(Incoming& in);
   void handle(Incoming& message);
+  void handle_guarded(Incoming& message);
   void handle_hello(const std::string& routing_id, const std::string& code, Incoming& message);
   void handle_events(const std::string& routing_id, const std::string& code, Incoming& message);
   void stored(const std::string& routing_id, const std::string& code, std::size_t bytes,

@@ -73,6 +73,8 @@ class Uplink {
 
  private:
   void run();
+  // One session: a socket, the handshake and streaming, until stopped.
+  void run_session();
 
   zmq::context_t& context_;
   EventSource& source_;

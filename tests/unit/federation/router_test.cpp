@@ -145,6 +145,10 @@ class MemorySink final : public federation::EventSink {
     StoreOutcome outcome;
     {
       std::lock_guard lock(mutex_);
+      if (throw_next_) {
+        throw_next_ = false;
+        throw std::runtime_error("poison (test)");
+      }
       auto& chain = chains_[origin];
       if (fail_next_ > 0) {
         --fail_next_;
@@ -206,6 +210,11 @@ class MemorySink final : public federation::EventSink {
   }
   void unavailable_next(int n) { fail_next(n, StoreOutcome::Status::kUnavailable); }
   // The next `n` batches are answered with `status` and not stored.
+  // The next store() throws, as a bug in a fold might.
+  void throw_next() {
+    std::lock_guard lock(mutex_);
+    throw_next_ = true;
+  }
   void fail_next(int n, StoreOutcome::Status status) {
     std::lock_guard lock(mutex_);
     fail_next_ = n;
@@ -267,6 +276,7 @@ class MemorySink final : public federation::EventSink {
   std::map<std::string, std::size_t> cursor_calls_;
   std::vector<StoreCall> calls_;
   int fail_next_ = 0;
+  bool throw_next_ = false;
   StoreOutcome::Status fail_status_ = StoreOutcome::Status::kUnavailable;
 
   std::mutex jobs_mutex_;
@@ -683,6 +693,25 @@ TEST_CASE("a forged event (bad signature) is refused with NACK bad_signature and
   CHECK(w.logs.contains("bad_signature"));
 
   // The connection still works: a genuine event is then accepted.
+  ksu.events(fed::build_chain("KSU", w.ksu.sign.secret_key, 1));
+  CHECK(ksu.expect_cursor(MessageType::kAck) == 1);
+}
+
+TEST_CASE("a message whose handling throws is refused, and the router goes on",
+          "[concurrency][router]") {
+  World w;
+  REQUIRE(w.crypto_ok);
+  w.enroll_all();
+  w.hub.start();
+  RawClient ksu = w.client(w.ksu);
+  w.sink.throw_next();
+  ksu.events(fed::build_chain("KSU", w.ksu.sign.secret_key, 1));
+  auto nack = ksu.expect_nack();
+  CHECK(nack.reason == "refused");
+  CHECK(nack.cursor == 0);
+  INFO("log:\n" << w.logs.dump());
+  CHECK(w.logs.contains("poison (test)"));
+  // The router thread is alive: the same batch is then stored and ACKed.
   ksu.events(fed::build_chain("KSU", w.ksu.sign.secret_key, 1));
   CHECK(ksu.expect_cursor(MessageType::kAck) == 1);
 }
